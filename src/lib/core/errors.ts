@@ -1,0 +1,29 @@
+/**
+ * Errors the core raises on purpose. Each carries a stable `code` the UI maps to a message,
+ * and `details` with the facts a person needs to fix the input.
+ */
+export type ErrorCode =
+	| 'csv/empty'
+	| 'csv/unknown-schema'
+	| 'csv/bad-line'
+	| 'csv/unterminated-quote'
+	| 'als/bad-params'
+	| 'als/not-finite'
+	| 'als/cancelled'
+	| 'eval/bad-input';
+
+export class MusicrecError extends Error {
+	readonly code: ErrorCode;
+	readonly details: Readonly<Record<string, unknown>>;
+
+	constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}) {
+		super(message);
+		this.name = 'MusicrecError';
+		this.code = code;
+		this.details = details;
+	}
+}
+
+export function isMusicrecError(e: unknown, code?: ErrorCode): e is MusicrecError {
+	return e instanceof MusicrecError && (code === undefined || e.code === code);
+}
