@@ -1,0 +1,39 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { Rng } from '../../../src/lib/core/random';
+import { Sha256, sha256Hex, utf8 } from '../../../src/lib/core/format/sha256';
+
+const nodeSha = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
+
+describe('sha256', () => {
+	it('matches the FIPS 180-4 examples', () => {
+		expect(sha256Hex('abc')).toBe(
+			'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad'
+		);
+		expect(sha256Hex('')).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+		expect(sha256Hex('abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq')).toBe(
+			'248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1'
+		);
+	});
+
+	it('matches node:crypto on every length around block boundaries, fed in pieces', () => {
+		const rng = new Rng(7);
+		for (let len = 0; len < 200; len++) {
+			const bytes = new Uint8Array(len).map(() => rng.int(256));
+			const h = new Sha256();
+			let k = 0;
+			while (k < len) {
+				const step = 1 + rng.int(70);
+				h.update(bytes.subarray(k, k + step));
+				k += step;
+			}
+			expect(h.hex()).toBe(nodeSha(bytes));
+		}
+	});
+
+	it('encodes UTF-8 like Node, including astral characters', () => {
+		const text = 'KKBox 周杰倫 🎵 café \u0000';
+		expect(Buffer.from(utf8(text)).equals(Buffer.from(text, 'utf8'))).toBe(true);
+		expect(sha256Hex(text)).toBe(nodeSha(text));
+	});
+});
