@@ -7,9 +7,13 @@ export type ErrorCode =
 	| 'csv/unknown-schema'
 	| 'csv/bad-line'
 	| 'csv/unterminated-quote'
+	| 'data/cancelled'
+	| 'data/bad-options'
 	| 'als/bad-params'
 	| 'als/not-finite'
 	| 'als/cancelled'
+	| 'als/bad-input'
+	| 'als/disposed'
 	| 'eval/bad-input';
 
 export class MusicrecError extends Error {

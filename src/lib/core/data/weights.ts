@@ -1,0 +1,63 @@
+import { MusicrecError } from '../errors';
+import type { SchemaKind } from './schema';
+
+/**
+ * KKBox mappings from a row's `target` to the weight `w_ui`:
+ * - `one-plus-target` (default): `w = 1 + target` (a repeat listen counts double);
+ * - `all-ones`: `w = 1` for every row;
+ * - `positive-only`: keep only rows with `target = 1`, `w = 1`.
+ */
+export type KkboxWeighting = 'one-plus-target' | 'all-ones' | 'positive-only';
+
+/**
+ * Mappings of a numeric weight column (play counts):
+ * - `raw` (default): `w = weight`;
+ * - `log1p`: `w = ln(1 + weight)`;
+ * - `binary`: `w = 1`.
+ */
+export type CountWeighting = 'raw' | 'log1p' | 'binary';
+
+export type Weighting = KkboxWeighting | CountWeighting;
+
+export const KKBOX_WEIGHTINGS: readonly KkboxWeighting[] = [
+	'one-plus-target',
+	'all-ones',
+	'positive-only'
+];
+export const COUNT_WEIGHTINGS: readonly CountWeighting[] = ['raw', 'log1p', 'binary'];
+
+/** The default mapping for a schema. */
+export function defaultWeighting(kind: SchemaKind): Weighting {
+	return kind === 'kkbox' ? 'one-plus-target' : 'raw';
+}
+
+/**
+ * Check that `weighting` applies to `kind` (KKBox mappings for kkbox, count mappings for the
+ * others) and return it, or the default when undefined. Throws `data/bad-options` otherwise.
+ */
+export function resolveWeighting(kind: SchemaKind, weighting: Weighting | undefined): Weighting {
+	if (weighting === undefined) return defaultWeighting(kind);
+	const allowed: readonly string[] = kind === 'kkbox' ? KKBOX_WEIGHTINGS : COUNT_WEIGHTINGS;
+	if (!allowed.includes(weighting)) {
+		throw new MusicrecError(
+			'data/bad-options',
+			`Weighting '${weighting}' does not apply to a ${kind} file; use one of: ${allowed.join(', ')}`,
+			{ weighting, schema: kind, allowed: allowed.slice() }
+		);
+	}
+	return weighting;
+}
+
+/** KKBox row weight for `target` (0 or 1), or -1 when the row is dropped. */
+export function kkboxWeight(mode: KkboxWeighting, target: number): number {
+	if (mode === 'one-plus-target') return 1 + target;
+	if (mode === 'all-ones') return 1;
+	return target === 1 ? 1 : -1;
+}
+
+/** Weight for a positive count `raw` under `mode`. */
+export function countWeight(mode: CountWeighting, raw: number): number {
+	if (mode === 'raw') return raw;
+	if (mode === 'log1p') return Math.log1p(raw);
+	return 1;
+}
