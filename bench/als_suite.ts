@@ -1,0 +1,176 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { fit } from '../src/lib/core/als/fit';
+import { alsParams, type AlsParams } from '../src/lib/core/als/params';
+import { nnz } from '../src/lib/core/data/csr';
+import { evaluateWithBaseline } from '../src/lib/core/eval/evaluate';
+import { holdoutSplit } from '../src/lib/core/eval/split';
+import { useBackend } from '../src/lib/node/tf_backend';
+import type { Options } from './args';
+import { DATASETS, loadDataset, type DatasetName, type LoadedDataset } from './datasets';
+import { alsSweepFlops } from './flop_model';
+import { matMulGflops, median, peakRssMb, round } from './measure';
+
+/** One fit + evaluation: the record `npm run bench -- als` writes, one per split seed. */
+export interface AlsRecord {
+	suite: 'als';
+	dataset: DatasetName;
+	users: number;
+	items: number;
+	nnz_train: number;
+	backend: string;
+	factors: number;
+	iterations: number;
+	cg_steps: number;
+	regularization: number;
+	alpha: number;
+	convention: AlsParams['convention'];
+	weighting: string;
+	split_seed: number;
+	load_s: number;
+	fit_s: number;
+	sweep_s: number;
+	gflops: number;
+	peak_gflops: number;
+	efficiency: number;
+	precision_at_10: number;
+	precision_per_user_at_10: number;
+	recall_at_10: number;
+	ndcg_at_10: number;
+	map_at_10: number;
+	auc?: number;
+	popularity_precision_at_10: number;
+	popularity_ndcg_at_10: number;
+	popularity_map_at_10: number;
+	popularity_auc?: number;
+	eval_users: number;
+	peak_rss_mb: number;
+}
+
+export interface AlsRunConfig {
+	dataset: LoadedDataset;
+	backend: 'wasm' | 'cpu';
+	params: AlsParams;
+	weighting: string;
+	splitSeed: number;
+	peakGflops: number;
+}
+
+/** Split, fit on train, evaluate on test beside the popularity baseline. */
+export async function runAls(config: AlsRunConfig): Promise<AlsRecord> {
+	const { dataset, params } = config;
+	const split = holdoutSplit(dataset.interactions, { seed: config.splitSeed });
+	const sweeps: number[] = [];
+	const start = performance.now();
+	const model = await fit(split.train, params, {
+		computeLoss: false,
+		onSweep: (s) => sweeps.push(s.seconds)
+	});
+	const fitSeconds = (performance.now() - start) / 1000;
+	try {
+		const report = await evaluateWithBaseline(model, split, { k: 10 });
+		const m = report.model.ranking;
+		const pop = report.popularity.ranking;
+		const sweepSeconds = median(sweeps);
+		const flops = alsSweepFlops(
+			split.train.rows,
+			split.train.cols,
+			nnz(split.train),
+			params.factors,
+			params.cgSteps
+		);
+		const gflops = flops / sweepSeconds / 1e9;
+		return {
+			suite: 'als',
+			dataset: dataset.name,
+			users: split.train.rows,
+			items: split.train.cols,
+			nnz_train: nnz(split.train),
+			backend: tf.getBackend(),
+			factors: params.factors,
+			iterations: params.iterations,
+			cg_steps: params.cgSteps,
+			regularization: params.regularization,
+			alpha: params.alpha,
+			convention: params.convention,
+			weighting: config.weighting,
+			split_seed: config.splitSeed,
+			load_s: round(dataset.load_s),
+			fit_s: round(fitSeconds),
+			sweep_s: round(sweepSeconds),
+			gflops: round(gflops, 3),
+			peak_gflops: round(config.peakGflops, 3),
+			efficiency: round(gflops / config.peakGflops, 3),
+			precision_at_10: round(m.pooledPrecision),
+			precision_per_user_at_10: round(m.precision),
+			recall_at_10: round(m.recall),
+			ndcg_at_10: round(m.ndcg),
+			map_at_10: round(m.map),
+			auc: report.model.auc ? round(report.model.auc.auc) : undefined,
+			popularity_precision_at_10: round(pop.pooledPrecision),
+			popularity_ndcg_at_10: round(pop.ndcg),
+			popularity_map_at_10: round(pop.map),
+			popularity_auc: report.popularity.auc ? round(report.popularity.auc.auc) : undefined,
+			eval_users: m.users,
+			peak_rss_mb: round(peakRssMb(), 1)
+		};
+	} finally {
+		model.dispose();
+	}
+}
+
+/** Reference settings per dataset (those of the implicit runs in the README). */
+const DEFAULT_FACTORS: Record<DatasetName, number> = { kkbox10k: 64, lastfm: 64, synthetic: 32 };
+
+export async function alsSuite(options: Options): Promise<AlsRecord[]> {
+	const name = options.choice('dataset', DATASETS, 'lastfm');
+	const backend = options.choice('backend', ['wasm', 'cpu'] as const, 'wasm');
+	const seeds = options.number('seeds', 1);
+	const firstSeed = options.number('seed', 1);
+	const params = alsParams({
+		factors: options.number('factors', DEFAULT_FACTORS[name]),
+		iterations: options.number('iterations', 15),
+		regularization: options.number('regularization', 0.05),
+		alpha: options.number('alpha', 1),
+		cgSteps: options.number('cg-steps', 3),
+		convention: options.choice('convention', ['hkv', 'implicit'] as const, 'implicit'),
+		seed: options.number('init-seed', 42)
+	});
+	const weighting = options.optionalString('weighting');
+	const synthetic = {
+		users: options.number('users', 50_000),
+		items: options.number('items', 100_000),
+		nnz: options.number('nnz', 3_000_000)
+	};
+	options.assertAllUsed();
+
+	await useBackend(backend);
+	const dataset = await loadDataset(name, {
+		weighting: weighting as never,
+		synthetic,
+		seed: firstSeed
+	});
+	const m = dataset.interactions.matrix;
+	const peakGflops = await matMulGflops(
+		Math.min(m.rows, 4096),
+		params.factors,
+		Math.min(m.cols, 8192)
+	);
+	const records: AlsRecord[] = [];
+	for (let s = 0; s < seeds; s++) {
+		records.push(
+			await runAls({
+				dataset,
+				backend,
+				params,
+				weighting: weighting ?? defaultWeightingName(name),
+				splitSeed: firstSeed + s,
+				peakGflops
+			})
+		);
+	}
+	return records;
+}
+
+function defaultWeightingName(name: DatasetName): string {
+	return name === 'kkbox10k' ? 'all-ones' : name === 'lastfm' ? 'log1p' : 'synthetic';
+}

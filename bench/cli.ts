@@ -1,0 +1,52 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { alsSuite } from './als_suite';
+import { Options, parseArgs } from './args';
+import { DatasetMissingError } from './datasets';
+import { tuneSuite } from './tune_suite';
+
+/**
+ * npm run bench -- <suite> [--option value ...]
+ *   als   --dataset kkbox10k|lastfm|synthetic [--factors F] [--iterations I] [--backend wasm|cpu]
+ *         [--convention hkv|implicit] [--alpha A] [--regularization R] [--cg-steps S]
+ *         [--weighting W] [--seeds N] [--seed S] [--users U --items I --nnz Z] [--out FILE]
+ *   tune  --dataset ... [--alphas 0.25,0.5,...] [--regularizations 0.01,...] [--convention C]
+ * Prints the records and writes them as a JSON array to --out (default bench/results/<suite>.json).
+ */
+async function main(): Promise<void> {
+	const { suite, options: raw } = parseArgs(process.argv.slice(2));
+	const options = new Options(raw);
+	const out = options.string('out', `bench/results/${suite}.json`);
+	let records: object[];
+	switch (suite) {
+		case 'als':
+			records = await alsSuite(options);
+			break;
+		case 'tune':
+			records = await tuneSuite(options);
+			break;
+		default:
+			throw new Error(`unknown suite "${suite}" (known: als, tune)`);
+	}
+	mkdirSync(dirname(out), { recursive: true });
+	writeFileSync(out, JSON.stringify(records, null, '\t') + '\n');
+	for (const record of records) console.log(summarize(record));
+	console.log(`wrote ${records.length} record(s) to ${out}`);
+}
+
+/** One line per record: its scalar fields (lists such as a tuning grid stay in the JSON). */
+function summarize(record: object): string {
+	return Object.entries(record)
+		.filter(([, v]) => typeof v !== 'object' && v !== undefined)
+		.map(([k, v]) => `${k}=${String(v)}`)
+		.join(' ');
+}
+
+main().catch((e: unknown) => {
+	if (e instanceof DatasetMissingError) {
+		console.error(e.message);
+		process.exit(3);
+	}
+	console.error(e instanceof Error ? e.message : e);
+	process.exit(1);
+});

@@ -1,0 +1,162 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { transpose, type Csr } from '../data/csr';
+import { MusicrecError } from '../errors';
+import { gramPlusRidge, solveBlock } from './conjugate_gradient';
+import { initFactors } from './init';
+import { alsLoss } from './loss';
+import { AlsModel } from './model';
+import { alsParams, type AlsParams } from './params';
+import { buildRowBlocks, disposeRowBlock, type RowBlock } from './row_blocks';
+
+/** Progress after each sweep; `loss` is the raw objective of loss.ts (NaN if not computed). */
+export interface SweepReport {
+	/** 1-based sweep number. */
+	readonly sweep: number;
+	readonly loss: number;
+	/** Wall time of this sweep, loss included. */
+	readonly seconds: number;
+}
+
+export interface FitOptions {
+	onSweep?(report: SweepReport): void;
+	/** Checked after every sweep (an AbortSignal fits); set it to stop with 'als/cancelled'. */
+	signal?: { readonly aborted: boolean };
+	/**
+	 * Bound on the entry-sized temporaries of one block solve (about six `entries x f` float32
+	 * tensors); rows are solved block by block to stay under it. Default 256 MiB.
+	 */
+	memoryBudgetBytes?: number;
+	/** Compute the loss after each sweep (default true); without it only finiteness is checked. */
+	computeLoss?: boolean;
+}
+
+export const DEFAULT_MEMORY_BUDGET_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Fit implicit ALS (Hu, Koren, Volinsky 2008) to `matrix` (users x items, weights w) on the
+ * current tfjs backend. Each sweep solves every user, then every item (from the transposed
+ * matrix), by `cgSteps` warm-started conjugate-gradient steps (Takacs, Pilaszy, Tikk 2011, as
+ * in implicit). Returns a model that owns its factor tensors.
+ */
+export async function fit(
+	matrix: Csr,
+	params: Partial<AlsParams> = {},
+	options: FitOptions = {}
+): Promise<AlsModel> {
+	const p = alsParams(params);
+	checkMatrix(matrix);
+	const budget = options.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET_BYTES;
+	if (!(budget > 0)) {
+		throw new MusicrecError('als/bad-params', 'memoryBudgetBytes must be > 0', {
+			field: 'memoryBudgetBytes',
+			value: budget
+		});
+	}
+	checkCancelled(options.signal);
+	const f = p.factors;
+	const init = initFactors(matrix.rows, matrix.cols, f, p.seed);
+	let x: tf.Tensor2D | undefined = tf.tensor2d(init.userFactors, [matrix.rows, f]);
+	let y: tf.Tensor2D | undefined = tf.tensor2d(init.itemFactors, [matrix.cols, f]);
+	const userBlocks = buildRowBlocks(matrix, p, budget);
+	const itemBlocks = buildRowBlocks(transpose(matrix), p, budget);
+	try {
+		for (let sweep = 1; sweep <= p.iterations; sweep++) {
+			const t0 = tf.util.now();
+			x = replace(x, halfSweep(userBlocks, x, y, p));
+			y = replace(y, halfSweep(itemBlocks, y, x, p));
+			const loss =
+				options.computeLoss === false
+					? await finiteMarker(x, y)
+					: await alsLoss(userBlocks, x, y, p.regularization);
+			if (!Number.isFinite(loss)) {
+				throw new MusicrecError(
+					'als/not-finite',
+					`factors became NaN or infinite in sweep ${sweep}: increase regularization`,
+					{ sweep, regularization: p.regularization }
+				);
+			}
+			const seconds = (tf.util.now() - t0) / 1000;
+			options.onSweep?.({ sweep, loss: options.computeLoss === false ? NaN : loss, seconds });
+			await yieldToEventLoop();
+			checkCancelled(options.signal);
+		}
+		const model = new AlsModel(x, y, p);
+		x = y = undefined;
+		return model;
+	} finally {
+		if (x) x.dispose();
+		if (y) y.dispose();
+		userBlocks.forEach(disposeRowBlock);
+		itemBlocks.forEach(disposeRowBlock);
+	}
+}
+
+/**
+ * One half-sweep: new factors for every row of `blocks` against the fixed side,
+ * `(F'F + F'(C_r - I)F + lambda I) x_r = F' C_r p_r`, block by block.
+ */
+export function halfSweep(
+	blocks: readonly RowBlock[],
+	solved: tf.Tensor2D,
+	fixed: tf.Tensor2D,
+	params: Pick<AlsParams, 'regularization' | 'cgSteps'>
+): tf.Tensor2D {
+	if (blocks.length === 0) return tf.clone(solved);
+	const gram = gramPlusRidge(fixed, params.regularization);
+	try {
+		if (blocks.length === 1) return solveBlock(blocks[0], gram, fixed, solved, params.cgSteps);
+		const parts = blocks.map((b) => {
+			const x0 = tf.slice(solved, [b.start, 0], [b.rows, -1]);
+			try {
+				return solveBlock(b, gram, fixed, x0, params.cgSteps);
+			} finally {
+				x0.dispose();
+			}
+		});
+		try {
+			return tf.concat(parts, 0);
+		} finally {
+			tf.dispose(parts);
+		}
+	} finally {
+		gram.dispose();
+	}
+}
+
+function replace(old: tf.Tensor2D, next: tf.Tensor2D): tf.Tensor2D {
+	old.dispose();
+	return next;
+}
+
+/** |X|^2 + |Y|^2: finite exactly when no factor is NaN or infinite (barring overflow). */
+async function finiteMarker(x: tf.Tensor2D, y: tf.Tensor2D): Promise<number> {
+	const s = tf.tidy(() => tf.add(tf.sum(tf.square(x)), tf.sum(tf.square(y))));
+	try {
+		return (await s.data())[0];
+	} finally {
+		s.dispose();
+	}
+}
+
+function checkCancelled(signal: { readonly aborted: boolean } | undefined): void {
+	if (signal?.aborted) throw new MusicrecError('als/cancelled', 'training was cancelled');
+}
+
+/** Weights must be finite and >= 0 (negative "dislike" weights are not supported). */
+function checkMatrix(m: Csr): void {
+	for (let k = 0; k < m.data.length; k++) {
+		const w = m.data[k];
+		if (!(w >= 0) || !Number.isFinite(w)) {
+			throw new MusicrecError('als/bad-input', `weight ${w} at entry ${k} is not finite and >= 0`, {
+				entry: k,
+				weight: w
+			});
+		}
+	}
+}
+
+/** Let other tasks (a cancel message, a progress repaint) run between sweeps. */
+function yieldToEventLoop(): Promise<void> {
+	const timer = (globalThis as { setTimeout?: (cb: () => void, ms: number) => unknown }).setTimeout;
+	return new Promise((resolve) => (timer ? timer(resolve, 0) : resolve()));
+}
