@@ -1,0 +1,60 @@
+import type { AlsParams } from './als/params';
+import type { Weighting } from './data/weights';
+
+/** Where a model's training data came from; the fingerprint is a SHA-256 of the file bytes. */
+export interface DatasetRef {
+	readonly name: string;
+	readonly fingerprint: string;
+	readonly users: number;
+	readonly items: number;
+	readonly nnz: number;
+}
+
+/** Held-out quality stored with a model (DESIGN.md section 4); absent when trained without holdout. */
+export interface ModelMetrics {
+	readonly k: number;
+	readonly precision: number;
+	readonly recall: number;
+	readonly ndcg: number;
+	readonly map: number;
+	readonly auc?: number;
+	readonly popularity: {
+		readonly precision: number;
+		readonly recall: number;
+		readonly ndcg: number;
+		readonly map: number;
+		readonly auc?: number;
+	};
+	readonly evalUsers: number;
+}
+
+/** Everything about a model except its factors: what a model list shows. */
+export interface ModelMeta {
+	readonly id: string;
+	readonly name: string;
+	readonly type: 'als';
+	readonly createdAt: string;
+	readonly params: AlsParams;
+	readonly weighting: Weighting;
+	readonly holdout: boolean;
+	readonly dataset: DatasetRef;
+	readonly metrics?: ModelMetrics;
+	readonly training: {
+		readonly seconds: number;
+		readonly sweeps: number;
+		readonly backend: string;
+		/** Loss after each sweep. */
+		readonly loss: readonly number[];
+	};
+	/** Bytes of the factor arrays and id lists as stored. */
+	readonly sizeBytes: number;
+}
+
+/** A whole model: metadata, id vocabularies and factors (row-major, `factors` columns). */
+export interface ModelRecord {
+	readonly meta: ModelMeta;
+	readonly userIds: readonly string[];
+	readonly itemIds: readonly string[];
+	readonly userFactors: Float32Array;
+	readonly itemFactors: Float32Array;
+}
