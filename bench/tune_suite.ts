@@ -52,8 +52,8 @@ async function ndcgAt10(train: Csr, test: Csr, params: AlsParams) {
 export async function tuneSuite(options: Options): Promise<TuneRecord[]> {
 	const name = options.choice('dataset', DATASETS, 'lastfm');
 	const backend = options.choice('backend', ['wasm', 'cpu'] as const, 'wasm');
-	const alphas = numbers(options.string('alphas', '0.25,0.5,1,2,4,8,16,32,64'));
-	const regs = numbers(options.string('regularizations', '0.001,0.01,0.05,0.2,1,5,20'));
+	const alphas = numbers(options.string('alphas', '0.5,1,2,4,8,16,32,64,128,256'));
+	const regs = numbers(options.string('regularizations', '0.01,0.05,0.2,1,5,20,80'));
 	const seed = options.number('seed', 1);
 	const base = alsParams({
 		factors: options.number('factors', 64),
