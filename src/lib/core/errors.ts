@@ -3,6 +3,16 @@
  * and `details` with the facts a person needs to fix the input.
  */
 export type ErrorCode =
+	| 'file/not-json'
+	| 'file/too-large'
+	| 'file/bad-format'
+	| 'file/bad-version'
+	| 'file/wrong-kind'
+	| 'file/bad-field'
+	| 'file/bad-tensor'
+	| 'file/checksum'
+	| 'store/quota'
+	| 'store/failed'
 	| 'csv/empty'
 	| 'csv/unknown-schema'
 	| 'csv/bad-line'
