@@ -1,0 +1,33 @@
+/**
+ * Decode a byte stream as UTF-8 text chunks for the streaming parser, handing every byte
+ * chunk to `onBytes` first (for hashing, progress and keeping a copy). Multi-byte characters
+ * split across chunks are decoded correctly (the decoder runs in streaming mode).
+ */
+export async function* byteStreamTextChunks(
+	stream: ReadableStream<Uint8Array>,
+	onBytes?: (bytes: Uint8Array) => void
+): AsyncGenerator<string> {
+	const reader = stream.getReader();
+	const decoder = new TextDecoder('utf-8');
+	try {
+		for (;;) {
+			const { done, value } = await reader.read();
+			if (done) break;
+			onBytes?.(value);
+			const text = decoder.decode(value, { stream: true });
+			if (text.length > 0) yield text;
+		}
+		const rest = decoder.decode();
+		if (rest.length > 0) yield rest;
+	} finally {
+		reader.releaseLock();
+	}
+}
+
+/** A Blob (or File) as text chunks; `onBytes` sees each byte chunk as it is read. */
+export function blobTextChunks(
+	blob: Blob,
+	onBytes?: (bytes: Uint8Array) => void
+): AsyncGenerator<string> {
+	return byteStreamTextChunks(blob.stream(), onBytes);
+}

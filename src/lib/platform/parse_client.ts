@@ -1,0 +1,143 @@
+import type { BadLine } from '$lib/core/data/ingest';
+import type { EdaSummary } from '$lib/core/data/eda';
+import type { Weighting } from '$lib/core/data/weights';
+import type { ParseRequest, ParseResponse } from '$lib/workers/parse.worker';
+
+/** Progress of a parse, for a progress bar. */
+export interface ParseProgress {
+	rows: number;
+	bytes: number;
+	/** File size when known (a File, or a URL with Content-Length). */
+	totalBytes?: number;
+	rowsPerSecond: number;
+	/** Seconds left, from the byte rate: `(total - bytes) / (bytes / elapsed)`. */
+	etaSeconds?: number;
+}
+
+/** A finished parse. */
+export interface ParseOutcome {
+	name: string;
+	summary: EdaSummary;
+	/** SHA-256 (hex) of the file bytes. */
+	fingerprint: string;
+	file: Blob;
+	rows: number;
+	rowsKept: number;
+	badLines: { count: number; first?: BadLine };
+	seconds: number;
+}
+
+/** A parse that failed or was cancelled; `message` is the core's own text. */
+export class ParseError extends Error {
+	readonly code: string;
+	readonly details: Record<string, unknown>;
+
+	constructor(code: string, message: string, details: Record<string, unknown> = {}) {
+		super(message);
+		this.name = 'ParseError';
+		this.code = code;
+		this.details = details;
+	}
+}
+
+export interface ParseOptions {
+	weighting?: Weighting;
+	badLines?: 'error' | 'skip';
+	onProgress?: (p: ParseProgress) => void;
+}
+
+export interface ParseJob {
+	readonly done: Promise<ParseOutcome>;
+	/** Stop now: the worker is terminated and `done` rejects with code `data/cancelled`. */
+	cancel(): void;
+}
+
+/** Rows per second and a bytes-based ETA from a worker progress report. */
+export function progressFrom(
+	rows: number,
+	bytes: number,
+	totalBytes: number | undefined,
+	seconds: number
+): ParseProgress {
+	const rowsPerSecond = seconds > 0 ? rows / seconds : 0;
+	const bytesPerSecond = seconds > 0 ? bytes / seconds : 0;
+	const etaSeconds =
+		totalBytes !== undefined && bytesPerSecond > 0
+			? Math.max(0, (totalBytes - bytes) / bytesPerSecond)
+			: undefined;
+	return { rows, bytes, totalBytes, rowsPerSecond, etaSeconds };
+}
+
+/**
+ * Parse a file (or the file at a URL) in a dedicated worker with the core's streaming
+ * `ingest`. The main thread only receives progress reports and the JSON summary.
+ */
+export function startParse(
+	source: File | Blob | { url: string; name: string },
+	options: ParseOptions = {}
+): ParseJob {
+	const name =
+		source instanceof File ? source.name : source instanceof Blob ? 'data.csv' : source.name;
+	const worker = new Worker(new URL('../workers/parse.worker.ts', import.meta.url), {
+		type: 'module'
+	});
+	let settle: { resolve(o: ParseOutcome): void; reject(e: ParseError): void } | undefined;
+	const done = new Promise<ParseOutcome>((resolve, reject) => (settle = { resolve, reject }));
+	const finish = (): void => {
+		worker.terminate();
+		settle = undefined;
+	};
+
+	worker.onmessage = (event: MessageEvent<ParseResponse>) => {
+		const m = event.data;
+		if (!settle) return;
+		if (m.type === 'progress') {
+			options.onProgress?.(progressFrom(m.rows, m.bytes, m.totalBytes, m.seconds));
+		} else if (m.type === 'result') {
+			const { resolve } = settle;
+			finish();
+			resolve({
+				name,
+				summary: m.summary,
+				fingerprint: m.fingerprint,
+				file: m.file,
+				rows: m.rows,
+				rowsKept: m.rowsKept,
+				badLines: m.badLines,
+				seconds: m.seconds
+			});
+		} else {
+			const { reject } = settle;
+			finish();
+			reject(new ParseError(m.code, m.message, m.details));
+		}
+	};
+	worker.onerror = (event: ErrorEvent) => {
+		if (!settle) return;
+		const { reject } = settle;
+		finish();
+		reject(new ParseError('data/worker-failed', event.message || 'The parser stopped'));
+	};
+
+	const request: ParseRequest = {
+		type: 'parse',
+		source:
+			source instanceof Blob
+				? { kind: 'blob', blob: source }
+				: // The worker resolves relative URLs against its own script: make it absolute.
+					{ kind: 'url', url: new URL(source.url, location.href).href },
+		weighting: options.weighting,
+		badLines: options.badLines
+	};
+	worker.postMessage(request);
+
+	return {
+		done,
+		cancel() {
+			if (!settle) return;
+			const { reject } = settle;
+			finish();
+			reject(new ParseError('data/cancelled', 'Reading the file was cancelled'));
+		}
+	};
+}

@@ -1,0 +1,140 @@
+/// <reference lib="webworker" />
+import { ingest } from '$lib/core/data/ingest';
+import { isMusicrecError } from '$lib/core/errors';
+import { Sha256 } from '$lib/core/format/sha256';
+import type { BadLine } from '$lib/core/data/ingest';
+import type { EdaSummary } from '$lib/core/data/eda';
+import type { Weighting } from '$lib/core/data/weights';
+import { byteStreamTextChunks } from '$lib/platform/file_chunks';
+
+/** What the page asks the parse worker to do. */
+export type ParseRequest =
+	| {
+			type: 'parse';
+			/** A file picked or dropped, or a URL the worker fetches (the bundled demo). */
+			source: { kind: 'blob'; blob: Blob } | { kind: 'url'; url: string };
+			weighting?: Weighting;
+			badLines?: 'error' | 'skip';
+	  }
+	| { type: 'cancel' };
+
+/** What the parse worker reports back. */
+export type ParseResponse =
+	| { type: 'progress'; rows: number; bytes: number; totalBytes?: number; seconds: number }
+	| {
+			type: 'result';
+			summary: EdaSummary;
+			/** SHA-256 (hex) of the file bytes. */
+			fingerprint: string;
+			/** The bytes read (the same Blob for a file; a new one for a URL). */
+			file: Blob;
+			rows: number;
+			rowsKept: number;
+			badLines: { count: number; first?: BadLine };
+			seconds: number;
+	  }
+	| { type: 'error'; code: string; message: string; details: Record<string, unknown> };
+
+const scope = self as unknown as DedicatedWorkerGlobalScope;
+let controller: AbortController | undefined;
+
+const PROGRESS_MS = 100;
+
+function post(message: ParseResponse): void {
+	scope.postMessage(message);
+}
+
+async function openSource(
+	source: Extract<ParseRequest, { type: 'parse' }>['source'],
+	signal: AbortSignal
+): Promise<{ stream: ReadableStream<Uint8Array>; totalBytes?: number; blob?: Blob }> {
+	if (source.kind === 'blob') {
+		return { stream: source.blob.stream(), totalBytes: source.blob.size, blob: source.blob };
+	}
+	const response = await fetch(source.url, { signal });
+	if (!response.ok || response.body === null) {
+		throw new Error(`Could not load ${source.url}: HTTP ${response.status}`);
+	}
+	const length = Number(response.headers.get('content-length'));
+	return {
+		stream: response.body,
+		totalBytes: Number.isFinite(length) && length > 0 ? length : undefined
+	};
+}
+
+async function parse(request: Extract<ParseRequest, { type: 'parse' }>): Promise<void> {
+	controller?.abort();
+	const ctrl = new AbortController();
+	controller = ctrl;
+	const start = performance.now();
+	const seconds = (): number => (performance.now() - start) / 1000;
+	try {
+		const { stream, totalBytes, blob } = await openSource(request.source, ctrl.signal);
+		const hash = new Sha256();
+		// A URL's bytes are kept to store them; a Blob is stored as it is.
+		const parts: Uint8Array<ArrayBuffer>[] | undefined = blob ? undefined : [];
+		let bytes = 0;
+		let rows = 0;
+		let lastPost = -Infinity;
+		const report = (force: boolean): void => {
+			const now = performance.now();
+			if (!force && now - lastPost < PROGRESS_MS) return;
+			lastPost = now;
+			post({ type: 'progress', rows, bytes, totalBytes, seconds: seconds() });
+		};
+		const chunks = byteStreamTextChunks(stream, (b) => {
+			hash.update(b);
+			bytes += b.byteLength;
+			parts?.push(b as Uint8Array<ArrayBuffer>);
+			report(false);
+		});
+		const result = await ingest(chunks, {
+			weighting: request.weighting,
+			badLines: request.badLines,
+			signal: ctrl.signal,
+			progressEvery: 2_000,
+			onProgress: (p) => {
+				rows = p.rows;
+				report(false);
+			}
+		});
+		rows = result.rows;
+		report(true);
+		post({
+			type: 'result',
+			summary: result.eda,
+			fingerprint: hash.hex(),
+			file: blob ?? new Blob(parts ?? [], { type: 'text/csv' }),
+			rows: result.rows,
+			rowsKept: result.rowsKept,
+			badLines: result.badLines,
+			seconds: seconds()
+		});
+	} catch (e) {
+		if (isMusicrecError(e)) {
+			post({ type: 'error', code: e.code, message: e.message, details: { ...e.details } });
+		} else if (ctrl.signal.aborted) {
+			post({
+				type: 'error',
+				code: 'data/cancelled',
+				message: 'Reading the file was cancelled',
+				details: {}
+			});
+		} else {
+			post({
+				type: 'error',
+				code: 'data/read-failed',
+				message: e instanceof Error ? e.message : String(e),
+				details: {}
+			});
+		}
+	} finally {
+		if (controller === ctrl) controller = undefined;
+	}
+}
+
+scope.onmessage = (event: MessageEvent<ParseRequest>) => {
+	const request = event.data;
+	if (request.type === 'cancel') controller?.abort('cancelled by the user');
+	else void parse(request);
+};
