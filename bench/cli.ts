@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { alsSuite } from './als_suite';
+import { appWeightSuite } from './app_weight_suite';
 import { Options, parseArgs } from './args';
 import { DatasetMissingError } from './datasets';
 import { tuneSuite } from './tune_suite';
@@ -10,6 +11,7 @@ import { tuneSuite } from './tune_suite';
  *   als   --dataset kkbox10k|lastfm|synthetic [--factors F] [--iterations I] [--backend wasm|cpu]
  *         [--convention hkv|implicit] [--alpha A] [--regularization R] [--cg-steps S]
  *         [--weighting W] [--seeds N] [--seed S] [--users U --items I --nnz Z] [--out FILE]
+ *   app-weight [--build DIR]   first-load JS per route and precache size of the built site
  *   tune  --dataset ... [--alphas 0.25,0.5,...] [--regularizations 0.01,...] [--convention C]
  * Prints the records and writes them as a JSON array to --out (default bench/results/<suite>.json).
  */
@@ -22,11 +24,14 @@ async function main(): Promise<void> {
 		case 'als':
 			records = await alsSuite(options);
 			break;
+		case 'app-weight':
+			records = appWeightSuite(options);
+			break;
 		case 'tune':
 			records = await tuneSuite(options);
 			break;
 		default:
-			throw new Error(`unknown suite "${suite}" (known: als, tune)`);
+			throw new Error(`unknown suite "${suite}" (known: als, tune, app-weight)`);
 	}
 	mkdirSync(dirname(out), { recursive: true });
 	writeFileSync(out, JSON.stringify(records, null, '\t') + '\n');
