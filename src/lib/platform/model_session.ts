@@ -1,0 +1,248 @@
+/**
+ * A stored model opened for recommendations, together with the dataset it is used on: maps
+ * the dataset's string ids onto the model's indices and wraps recommend, fold-in, similar items
+ * and explain in id-level calls. Also the 2-D PCA map of the item factors.
+ */
+import { AlsModel } from '$lib/core/als/model';
+import type { Csr } from '$lib/core/data/csr';
+import { ingest } from '$lib/core/data/ingest';
+import type { Weighting } from '$lib/core/data/weights';
+import type { ModelRecord } from '$lib/core/model_record';
+import { blobTextChunks } from './file_chunks';
+
+/** One recommended song. */
+export interface Recommendation {
+	readonly itemId: string;
+	readonly score: number;
+	/** Up to three of the user's songs that contribute most to the score (explain). */
+	readonly because: readonly { readonly itemId: string; readonly score: number }[];
+}
+
+/** A user's listening history in the model's item index space. */
+export interface History {
+	readonly items: Int32Array;
+	readonly weights: Float32Array;
+}
+
+/** The user x item weights of a dataset file, by string id. */
+export interface DatasetView {
+	readonly userIds: readonly string[];
+	readonly itemIds: readonly string[];
+	readonly matrix: Csr;
+}
+
+/** Read a dataset file (streamed) into its interaction matrix under `weighting`. */
+export async function readDataset(file: Blob, weighting: Weighting): Promise<DatasetView> {
+	const data = await ingest(blobTextChunks(file), { weighting, badLines: 'skip' });
+	const { users, items, matrix } = data.interactions;
+	return { userIds: users.toArray(), itemIds: items.toArray(), matrix };
+}
+
+export class ModelSession {
+	readonly record: ModelRecord;
+	readonly model: AlsModel;
+	readonly dataset: DatasetView;
+	readonly #userIndex: Map<string, number>;
+	readonly #itemIndex: Map<string, number>;
+	readonly #datasetUserIndex: Map<string, number>;
+
+	/** Builds the model's tensors on the current tfjs backend. */
+	constructor(record: ModelRecord, dataset: DatasetView) {
+		this.record = record;
+		this.dataset = dataset;
+		const f = record.meta.params.factors;
+		this.model = AlsModel.fromArrays(
+			{
+				userFactors: record.userFactors,
+				itemFactors: record.itemFactors,
+				users: record.userIds.length,
+				items: record.itemIds.length,
+				factors: f
+			},
+			record.meta.params
+		);
+		this.#userIndex = new Map(record.userIds.map((id, i) => [id, i]));
+		this.#itemIndex = new Map(record.itemIds.map((id, i) => [id, i]));
+		this.#datasetUserIndex = new Map(dataset.userIds.map((id, i) => [id, i]));
+	}
+
+	/** Model index of a song id, undefined when the model does not know it. */
+	itemIndex(itemId: string): number | undefined {
+		return this.#itemIndex.get(itemId);
+	}
+
+	/** Songs of `userId` in the dataset that the model knows, with their weights. */
+	history(userId: string): History {
+		const u = this.#datasetUserIndex.get(userId);
+		const items: number[] = [];
+		const weights: number[] = [];
+		if (u !== undefined) {
+			const m = this.dataset.matrix;
+			for (let k = m.indptr[u]; k < m.indptr[u + 1]; k++) {
+				const i = this.#itemIndex.get(this.dataset.itemIds[m.indices[k]]);
+				if (i === undefined) continue;
+				items.push(i);
+				weights.push(m.data[k]);
+			}
+		}
+		return { items: Int32Array.from(items), weights: Float32Array.from(weights) };
+	}
+
+	/**
+	 * Top-n songs for a dataset user: the stored factors x_u when the model knows the user,
+	 * else x_u folded in from the history. Listened songs are skipped when `excludeListened`.
+	 */
+	async recommendForUser(
+		userId: string,
+		n: number,
+		excludeListened = true
+	): Promise<Recommendation[]> {
+		const history = this.history(userId);
+		const u = this.#userIndex.get(userId);
+		const f = this.model.factors;
+		const x =
+			u !== undefined
+				? this.record.userFactors.slice(u * f, (u + 1) * f)
+				: this.model.foldIn(history.items, history.weights);
+		return this.#recommend(x, n, history, excludeListened);
+	}
+
+	/** Top-n songs for a new user who picked `itemIds` (weight 1 each), by fold-in. */
+	async recommendForNewUser(itemIds: readonly string[], n: number): Promise<Recommendation[]> {
+		const items = itemIds
+			.map((id) => this.#itemIndex.get(id))
+			.filter((i): i is number => i !== undefined);
+		const history: History = {
+			items: Int32Array.from(items),
+			weights: new Float32Array(items.length).fill(1)
+		};
+		const x = this.model.foldIn(history.items, history.weights);
+		return this.#recommend(x, n, history, true);
+	}
+
+	/** The n songs closest to `itemId` by cosine of item factors. */
+	async similarSongs(itemId: string, n: number): Promise<{ itemId: string; score: number }[]> {
+		const i = this.#itemIndex.get(itemId);
+		if (i === undefined) return [];
+		const top = await this.model.similarItems(i, n);
+		return pairs(top.items, top.scores, this.record.itemIds);
+	}
+
+	async #recommend(
+		x: Float32Array,
+		n: number,
+		history: History,
+		exclude: boolean
+	): Promise<Recommendation[]> {
+		const top = await this.model.recommendForFactors(x, n, exclude ? history.items : undefined);
+		return pairs(top.items, top.scores, this.record.itemIds).map((p) => {
+			const i = this.#itemIndex.get(p.itemId) as number;
+			const explanation = this.model.explain(history.items, history.weights, i);
+			return {
+				...p,
+				because: explanation.contributions.slice(0, 3).map((c) => ({
+					itemId: this.record.itemIds[c.item],
+					score: c.score
+				}))
+			};
+		});
+	}
+
+	dispose(): void {
+		this.model.dispose();
+	}
+}
+
+function pairs(
+	items: Int32Array,
+	scores: Float32Array,
+	ids: readonly string[]
+): { itemId: string; score: number }[] {
+	const out: { itemId: string; score: number }[] = [];
+	items.forEach((i, k) => {
+		if (i >= 0) out.push({ itemId: ids[i], score: scores[k] });
+	});
+	return out;
+}
+
+/**
+ * Projection of the rows of `data` (rows x f, row-major) on their top-2 principal components:
+ * centre the columns, form the covariance `C = Z'Z / rows` (f x f), find its leading
+ * eigenvectors by power iteration (the second after deflating `C - l1 v1 v1'`) and return
+ * `[z_r . v1, z_r . v2]` per row. Deterministic (fixed start vectors); signs are arbitrary.
+ */
+export function pca2d(
+	data: Float32Array,
+	rows: number,
+	f: number,
+	iterations = 200
+): { points: Float64Array; variances: [number, number] } {
+	const mean = new Float64Array(f);
+	for (let r = 0; r < rows; r++) for (let a = 0; a < f; a++) mean[a] += data[r * f + a];
+	for (let a = 0; a < f; a++) mean[a] /= Math.max(1, rows);
+	const cov = new Float64Array(f * f);
+	const z = new Float64Array(f);
+	for (let r = 0; r < rows; r++) {
+		for (let a = 0; a < f; a++) z[a] = data[r * f + a] - mean[a];
+		for (let a = 0; a < f; a++) {
+			const za = z[a];
+			for (let b = a; b < f; b++) cov[a * f + b] += za * z[b];
+		}
+	}
+	for (let a = 0; a < f; a++) {
+		for (let b = a; b < f; b++) {
+			cov[a * f + b] /= Math.max(1, rows);
+			cov[b * f + a] = cov[a * f + b];
+		}
+	}
+	const v1 = powerIteration(cov, f, iterations);
+	const l1 = rayleigh(cov, f, v1);
+	for (let a = 0; a < f; a++) for (let b = 0; b < f; b++) cov[a * f + b] -= l1 * v1[a] * v1[b];
+	const v2 = powerIteration(cov, f, iterations);
+	const l2 = rayleigh(cov, f, v2);
+	const points = new Float64Array(rows * 2);
+	for (let r = 0; r < rows; r++) {
+		let p1 = 0;
+		let p2 = 0;
+		for (let a = 0; a < f; a++) {
+			const za = data[r * f + a] - mean[a];
+			p1 += za * v1[a];
+			p2 += za * v2[a];
+		}
+		points[2 * r] = p1;
+		points[2 * r + 1] = p2;
+	}
+	return { points, variances: [l1, l2] };
+}
+
+function powerIteration(m: Float64Array, f: number, iterations: number): Float64Array {
+	let v = new Float64Array(f);
+	// A start vector with a component along every axis.
+	for (let a = 0; a < f; a++) v[a] = 1 + a / f;
+	normalize(v);
+	for (let it = 0; it < iterations; it++) {
+		const w = new Float64Array(f);
+		for (let a = 0; a < f; a++) {
+			let s = 0;
+			for (let b = 0; b < f; b++) s += m[a * f + b] * v[b];
+			w[a] = s;
+		}
+		if (normalize(w) === 0) return v;
+		v = w;
+	}
+	return v;
+}
+
+function rayleigh(m: Float64Array, f: number, v: Float64Array): number {
+	let s = 0;
+	for (let a = 0; a < f; a++) for (let b = 0; b < f; b++) s += v[a] * m[a * f + b] * v[b];
+	return s;
+}
+
+function normalize(v: Float64Array): number {
+	let n = 0;
+	for (const x of v) n += x * x;
+	n = Math.sqrt(n);
+	if (n > 0) for (let a = 0; a < v.length; a++) v[a] /= n;
+	return n;
+}

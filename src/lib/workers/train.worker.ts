@@ -1,0 +1,230 @@
+/**
+ * Training worker: reads a stored dataset file, fits implicit ALS on the best tfjs backend,
+ * evaluates it on a holdout split and posts back a ModelRecord (factor buffers transferred).
+ * Nothing is stored here: the main thread saves the record in one transaction, so a cancelled
+ * or failed training leaves nothing behind.
+ */
+import { fit } from '$lib/core/als/fit';
+import type { AlsModel } from '$lib/core/als/model';
+import { alsParams, type AlsParams } from '$lib/core/als/params';
+import type { Csr } from '$lib/core/data/csr';
+import { ingest } from '$lib/core/data/ingest';
+import type { Weighting } from '$lib/core/data/weights';
+import { isMusicrecError } from '$lib/core/errors';
+import { evaluateWithBaseline } from '$lib/core/eval/evaluate';
+import { holdoutSplit, type HoldoutSplit } from '$lib/core/eval/split';
+import type { ModelMetrics, ModelRecord } from '$lib/core/model_record';
+import { blobTextChunks } from '$lib/platform/file_chunks';
+import type { BackendName, ProbeResult } from '$lib/platform/tf_backends';
+
+/** Main thread to worker. */
+export type TrainCommand =
+	| {
+			readonly type: 'train';
+			readonly file: Blob;
+			readonly dataset: { readonly name: string; readonly fingerprint: string };
+			readonly name: string;
+			readonly weighting: Weighting;
+			readonly params: Partial<AlsParams>;
+			readonly holdout: boolean;
+			readonly backend?: BackendName;
+	  }
+	| { readonly type: 'cancel' };
+
+export type TrainStage = 'backend' | 'reading' | 'splitting' | 'training' | 'evaluating';
+
+/** Worker to main thread. */
+export type TrainEvent =
+	| { readonly type: 'backend'; readonly backend: string; readonly probes: ProbeResult[] }
+	| { readonly type: 'stage'; readonly stage: TrainStage }
+	| {
+			readonly type: 'progress';
+			readonly sweep: number;
+			readonly iterations: number;
+			readonly loss: number;
+			readonly seconds: number;
+			/** Mean sweep time so far times the sweeps left. */
+			readonly etaSeconds: number;
+	  }
+	| { readonly type: 'done'; readonly record: ModelRecord }
+	| { readonly type: 'cancelled' }
+	| { readonly type: 'error'; readonly code: string; readonly message: string };
+
+export interface TrainDeps {
+	post(event: TrainEvent, transfer?: Transferable[]): void;
+	selectBackend(preferred?: BackendName): Promise<{ backend: string; probes: ProbeResult[] }>;
+	/** Set by a 'cancel' command; read after each sweep and during reading. */
+	readonly signal: { readonly aborted: boolean };
+	/** Fresh model id (crypto.randomUUID by default). */
+	newId?(): string;
+	now?(): Date;
+}
+
+/** Seed of the holdout split, fixed so that models of one dataset share a test set. */
+export const SPLIT_SEED = 20260101;
+
+function metricsOf(report: Awaited<ReturnType<typeof evaluateWithBaseline>>): ModelMetrics {
+	const m = report.model.ranking;
+	const p = report.popularity.ranking;
+	return {
+		k: m.k,
+		precision: m.precision,
+		recall: m.recall,
+		ndcg: m.ndcg,
+		map: m.map,
+		auc: report.model.auc?.auc,
+		popularity: {
+			precision: p.precision,
+			recall: p.recall,
+			ndcg: p.ndcg,
+			map: p.map,
+			auc: report.popularity.auc?.auc
+		},
+		evalUsers: m.users
+	};
+}
+
+function idsBytes(ids: readonly string[]): number {
+	let n = 0;
+	for (const id of ids) n += id.length;
+	return n;
+}
+
+/**
+ * Run one training request to the end, posting events through `deps.post`; ends with exactly
+ * one of 'done', 'cancelled' or 'error'.
+ */
+export async function runTraining(
+	command: Extract<TrainCommand, { type: 'train' }>,
+	deps: TrainDeps
+): Promise<void> {
+	let model: AlsModel | undefined;
+	try {
+		const params = alsParams(command.params);
+		deps.post({ type: 'stage', stage: 'backend' });
+		const { backend, probes } = await deps.selectBackend(command.backend);
+		deps.post({ type: 'backend', backend, probes });
+
+		deps.post({ type: 'stage', stage: 'reading' });
+		const data = await ingest(blobTextChunks(command.file), {
+			weighting: command.weighting,
+			badLines: 'skip',
+			signal: deps.signal
+		});
+		const { matrix, target, users, items } = data.interactions;
+
+		let split: HoldoutSplit | undefined;
+		let train: Csr = matrix;
+		if (command.holdout) {
+			deps.post({ type: 'stage', stage: 'splitting' });
+			split = holdoutSplit({ matrix, target }, { seed: SPLIT_SEED });
+			train = split.train;
+		}
+
+		deps.post({ type: 'stage', stage: 'training' });
+		const losses: number[] = [];
+		let elapsed = 0;
+		model = await fit(train, params, {
+			signal: deps.signal,
+			onSweep({ sweep, loss, seconds }) {
+				losses.push(loss);
+				elapsed += seconds;
+				deps.post({
+					type: 'progress',
+					sweep,
+					iterations: params.iterations,
+					loss,
+					seconds,
+					etaSeconds: (elapsed / sweep) * (params.iterations - sweep)
+				});
+			}
+		});
+
+		let metrics: ModelMetrics | undefined;
+		if (split) {
+			deps.post({ type: 'stage', stage: 'evaluating' });
+			metrics = metricsOf(await evaluateWithBaseline(model, split));
+		}
+		if (deps.signal.aborted) {
+			deps.post({ type: 'cancelled' });
+			return;
+		}
+
+		const arrays = model.toArrays();
+		const userIds = users.toArray();
+		const itemIds = items.toArray();
+		const record: ModelRecord = {
+			meta: {
+				id: deps.newId?.() ?? crypto.randomUUID(),
+				name: command.name,
+				type: 'als',
+				createdAt: (deps.now?.() ?? new Date()).toISOString(),
+				params,
+				weighting: command.weighting,
+				holdout: command.holdout,
+				dataset: {
+					name: command.dataset.name,
+					fingerprint: command.dataset.fingerprint,
+					users: matrix.rows,
+					items: matrix.cols,
+					nnz: matrix.indptr[matrix.rows]
+				},
+				metrics,
+				training: { seconds: elapsed, sweeps: losses.length, backend, loss: losses },
+				sizeBytes:
+					arrays.userFactors.byteLength +
+					arrays.itemFactors.byteLength +
+					idsBytes(userIds) +
+					idsBytes(itemIds)
+			},
+			userIds,
+			itemIds,
+			userFactors: arrays.userFactors,
+			itemFactors: arrays.itemFactors
+		};
+		deps.post({ type: 'done', record }, [
+			arrays.userFactors.buffer as ArrayBuffer,
+			arrays.itemFactors.buffer as ArrayBuffer
+		]);
+	} catch (e) {
+		if (isMusicrecError(e, 'als/cancelled') || isMusicrecError(e, 'data/cancelled')) {
+			deps.post({ type: 'cancelled' });
+		} else {
+			deps.post({
+				type: 'error',
+				code: isMusicrecError(e) ? e.code : 'unknown',
+				message: e instanceof Error ? e.message : String(e)
+			});
+		}
+	} finally {
+		model?.dispose();
+	}
+}
+
+interface WorkerScope {
+	onmessage: ((event: MessageEvent<TrainCommand>) => void) | null;
+	postMessage(message: unknown, transfer?: Transferable[]): void;
+}
+
+// Wire the protocol when running as a dedicated worker (not when imported by tests).
+const scope = globalThis as unknown as Partial<WorkerScope> & { WorkerGlobalScope?: unknown };
+if (typeof scope.WorkerGlobalScope !== 'undefined') {
+	const worker = scope as WorkerScope;
+	const flag = { aborted: false };
+	worker.onmessage = (event) => {
+		const command = event.data;
+		if (command.type === 'cancel') {
+			flag.aborted = true;
+			return;
+		}
+		flag.aborted = false;
+		void runTraining(command, {
+			post: (message, transfer) => worker.postMessage(message, transfer ?? []),
+			selectBackend: async (preferred) => {
+				const backends = await import('$lib/platform/tf_backends');
+				return backends.selectBackend(preferred);
+			},
+			signal: flag
+		});
+	};
+}

@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest';
+import { csrFromTriplets } from '../../../src/lib/core/data/csr';
+import { alsParams } from '../../../src/lib/core/als/params';
+import type { ModelRecord } from '../../../src/lib/core/model_record';
+import { Rng } from '../../../src/lib/core/random';
+import { ModelSession, pca2d, type DatasetView } from '../../../src/lib/platform/model_session';
+import { onBackend } from '../../helpers/tf_node';
+
+describe('pca2d', () => {
+	it('finds the axes of an anisotropic cloud and projects onto them', () => {
+		// Points x = 3 s e1' + 1 t e2' + 0.1 n e3' (+ offset) in a rotated 3-D basis.
+		const rng = new Rng(3);
+		const c = Math.SQRT1_2;
+		const e1 = [c, c, 0];
+		const e2 = [-c, c, 0];
+		const e3 = [0, 0, 1];
+		const rows = 500;
+		const data = new Float32Array(rows * 3);
+		const coords: [number, number][] = [];
+		for (let r = 0; r < rows; r++) {
+			const s = 3 * rng.normal();
+			const t = rng.normal();
+			const n = 0.1 * rng.normal();
+			coords.push([s, t]);
+			for (let a = 0; a < 3; a++) data[r * 3 + a] = 5 + s * e1[a] + t * e2[a] + n * e3[a];
+		}
+		const { points, variances } = pca2d(data, rows, 3);
+		expect(variances[0]).toBeGreaterThan(variances[1]);
+		// Variance along the first axis ~ 9, second ~ 1.
+		expect(variances[0]).toBeGreaterThan(6);
+		expect(variances[1]).toBeGreaterThan(0.6);
+		expect(variances[1]).toBeLessThan(1.5);
+		// Projections match the generating coordinates up to sign and the centring.
+		const corr = (k: number, col: number) => {
+			let sxy = 0;
+			let sxx = 0;
+			let syy = 0;
+			for (let r = 0; r < rows; r++) {
+				sxy += points[2 * r + k] * coords[r][col];
+				sxx += points[2 * r + k] ** 2;
+				syy += coords[r][col] ** 2;
+			}
+			return Math.abs(sxy) / Math.sqrt(sxx * syy);
+		};
+		expect(corr(0, 0)).toBeGreaterThan(0.99);
+		expect(corr(1, 1)).toBeGreaterThan(0.99);
+	});
+});
+
+describe('ModelSession (cpu)', () => {
+	onBackend('cpu');
+
+	// Hand-made factors (f = 2): items 0-2 lie along axis 0, items 3-5 along axis 1.
+	const itemIds = ['s0', 's1', 's2', 's3', 's4', 's5'];
+	const itemFactors = Float32Array.from([1, 0, 0.9, 0.1, 0.8, 0, 0, 1, 0.1, 0.9, 0, 0.8]);
+	const userIds = ['u0', 'u1'];
+	const userFactors = Float32Array.from([1, 0, 0, 1]);
+	const record: ModelRecord = {
+		meta: {
+			id: 'm',
+			name: 'm',
+			type: 'als',
+			createdAt: '2026-01-01T00:00:00.000Z',
+			params: alsParams({ factors: 2, regularization: 0.1, alpha: 1 }),
+			weighting: 'one-plus-target',
+			holdout: false,
+			dataset: { name: 'd', fingerprint: 'x', users: 2, items: 6, nnz: 3 },
+			training: { seconds: 0, sweeps: 0, backend: 'cpu', loss: [] },
+			sizeBytes: 0
+		},
+		userIds,
+		itemIds,
+		userFactors,
+		itemFactors
+	};
+	// The dataset orders its ids differently from the model and has an unknown song.
+	const dsItems = ['s1', 'zz', 's0', 's4'];
+	const dataset: DatasetView = {
+		userIds: ['u1', 'u0', 'new'],
+		itemIds: dsItems,
+		matrix: csrFromTriplets(
+			3,
+			4,
+			Int32Array.from([1, 1, 0, 2]),
+			Int32Array.from([0, 2, 3, 1]),
+			Float32Array.from([2, 1, 1, 1])
+		).matrix
+	};
+
+	it('maps the history through ids and skips songs the model does not know', () => {
+		const session = new ModelSession(record, dataset);
+		const h = session.history('u0');
+		expect(Array.from(h.items).map((i) => itemIds[i])).toEqual(['s1', 's0']);
+		expect(Array.from(h.weights)).toEqual([2, 1]);
+		expect(session.history('new').items.length).toBe(0);
+		session.dispose();
+	});
+
+	it('recommends from the stored user factors, excluding listened songs, with reasons', async () => {
+		const session = new ModelSession(record, dataset);
+		const recs = await session.recommendForUser('u0', 3);
+		// x_u0 = (1, 0): scores are the first item coordinate; s0 and s1 are listened.
+		expect(recs.map((r) => r.itemId)).toEqual(['s2', 's4', 's3']);
+		expect(recs[0].score).toBeCloseTo(0.8, 5);
+		expect(recs[0].because.map((b) => b.itemId).sort()).toEqual(['s0', 's1']);
+		const all = await session.recommendForUser('u0', 3, false);
+		expect(all.map((r) => r.itemId)).toEqual(['s0', 's1', 's2']);
+		session.dispose();
+	});
+
+	it('folds in a new user from picked songs and finds similar songs', async () => {
+		const session = new ModelSession(record, dataset);
+		const recs = await session.recommendForNewUser(['s3', 's4'], 2);
+		// Fold-in from two axis-1 songs points along axis 1: s5 first, never a picked song.
+		expect(recs[0].itemId).toBe('s5');
+		expect(recs.map((r) => r.itemId)).not.toContain('s3');
+		expect(recs.map((r) => r.itemId)).not.toContain('s4');
+		expect(recs[0].because.length).toBe(2);
+		const similar = await session.similarSongs('s0', 2);
+		expect(similar.map((s) => s.itemId)).toEqual(['s2', 's1']);
+		expect(similar[0].score).toBeCloseTo(1, 5);
+		expect(await session.similarSongs('unknown', 2)).toEqual([]);
+		session.dispose();
+	});
+});
