@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { alsSuite } from './als_suite';
 import { appWeightSuite } from './app_weight_suite';
 import { Options, parseArgs } from './args';
+import { browserSuite } from './browser_suite';
 import { DatasetMissingError } from './datasets';
 import { tuneSuite } from './tune_suite';
 
@@ -12,6 +13,8 @@ import { tuneSuite } from './tune_suite';
  *         [--convention hkv|implicit] [--alpha A] [--regularization R] [--cg-steps S]
  *         [--weighting W] [--seeds N] [--seed S] [--users U --items I --nnz Z] [--out FILE]
  *   app-weight [--build DIR]   first-load JS per route and precache size of the built site
+ *   browser [--build DIR] [--runs N]   demo load, training beside the same fit in Node,
+ *                              open-to-recommendations, long tasks, probe (headless Chromium)
  *   tune  --dataset ... [--alphas 0.25,0.5,...] [--regularizations 0.01,...] [--convention C]
  * Prints the records and writes them as a JSON array to --out (default bench/results/<suite>.json).
  */
@@ -27,11 +30,14 @@ async function main(): Promise<void> {
 		case 'app-weight':
 			records = appWeightSuite(options);
 			break;
+		case 'browser':
+			records = await browserSuite(options);
+			break;
 		case 'tune':
 			records = await tuneSuite(options);
 			break;
 		default:
-			throw new Error(`unknown suite "${suite}" (known: als, tune, app-weight)`);
+			throw new Error(`unknown suite "${suite}" (known: als, tune, app-weight, browser)`);
 	}
 	mkdirSync(dirname(out), { recursive: true });
 	writeFileSync(out, JSON.stringify(records, null, '\t') + '\n');

@@ -1,0 +1,290 @@
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { fit } from '../src/lib/core/als/fit';
+import { alsParams } from '../src/lib/core/als/params';
+import { ingest } from '../src/lib/core/data/ingest';
+import { holdoutSplit } from '../src/lib/core/eval/split';
+import { decodeModelFile } from '../src/lib/core/format/model_file';
+import { readTextChunks } from '../src/lib/node/files';
+import { useBackend } from '../src/lib/node/tf_backend';
+import { launchBrowser } from '../tests/e2e/browser';
+import { serveStatic } from '../tests/e2e/static_server';
+import type { Options } from './args';
+import { round } from './measure';
+
+/**
+ * Seed of the app's holdout split (SPLIT_SEED in src/lib/workers/train.worker.ts, which cannot
+ * be imported here because it uses the `$lib` alias); checked against the source at run time.
+ */
+const APP_SPLIT_SEED = 20260101;
+const WORKER_SOURCE = 'src/lib/workers/train.worker.ts';
+
+/** The settings of the comparison: the README's implicit reference run on the KKBox demo. */
+const SETTINGS = {
+	factors: 64,
+	iterations: 15,
+	regularization: 0.05,
+	alpha: 1,
+	convention: 'implicit',
+	weighting: 'all-ones',
+	holdout: true
+} as const;
+
+const DEMO_FILE = 'data/kkbox_train_10k.csv';
+
+export interface ProbeRow {
+	backend: string;
+	ok: boolean;
+	ms?: number;
+	software?: boolean;
+}
+
+export interface BrowserRecord {
+	suite: 'browser';
+	dataset: 'kkbox10k';
+	factors: number;
+	iterations: number;
+	regularization: number;
+	alpha: number;
+	convention: string;
+	weighting: string;
+	holdout: boolean;
+	split_seed: number;
+	/** page.goto('/') on a fresh profile until the demo's EDA (tables and charts) is shown. */
+	demo_loaded_ms: number;
+	/** The backend the app chose by itself (header), and its summed sweep seconds. */
+	browser_backend: string;
+	browser_train_s: number;
+	/** Click on Train until the "Saved" notice: reading, split, fit, evaluation and storing. */
+	browser_click_to_saved_s: number;
+	/** The same fit in this Node process on tfjs-wasm (single-threaded), summed sweep seconds. */
+	node_backend: string;
+	node_train_s: number;
+	browser_over_node: number;
+	/** page.goto('/recommend/') with the model active until the first user's table is shown. */
+	open_to_recommendations_ms: number;
+	/** Of which: until the form is ready (model, dataset and backend loaded). */
+	recommend_ready_ms: number;
+	/** Of which: click on Recommend until the table is shown. */
+	recommend_click_ms: number;
+	/** Worst main-thread long task (Long Tasks API) while the demo was parsed and summarised. */
+	worst_long_task_parse_ms: number;
+	/** Worst main-thread long task from the click on Train to the "Saved" notice. */
+	worst_long_task_train_ms: number;
+	worst_long_task_ms: number;
+	/** The Settings page's backend probe (256x256 matMul per backend, in a worker). */
+	probes: ProbeRow[];
+	probe_winner?: string;
+	run: number;
+}
+
+interface LongTask {
+	start: number;
+	duration: number;
+}
+
+/** Installed before any page script: collects long tasks into window.__longTasks. */
+function observeLongTasks(): void {
+	const tasks: { start: number; duration: number }[] = [];
+	(window as unknown as { __longTasks: typeof tasks }).__longTasks = tasks;
+	try {
+		new PerformanceObserver((list) => {
+			for (const e of list.getEntries()) tasks.push({ start: e.startTime, duration: e.duration });
+		}).observe({ type: 'longtask', buffered: true });
+	} catch {
+		// No Long Tasks API: the worst long task is reported as 0.
+	}
+}
+
+async function longTasks(page: Page): Promise<LongTask[]> {
+	return page.evaluate(() => (window as unknown as { __longTasks?: LongTask[] }).__longTasks ?? []);
+}
+
+const worst = (tasks: readonly LongTask[], from = -Infinity, to = Infinity) =>
+	tasks
+		.filter((t) => t.start + t.duration >= from && t.start <= to)
+		.reduce((m, t) => Math.max(m, t.duration), 0);
+
+const pageNow = (page: Page) => page.evaluate(() => performance.now());
+
+/** The same fit as the app's training worker, in Node: summed sweep seconds. */
+async function nodeTrainSeconds(csvPath: string): Promise<number> {
+	const source = readFileSync(WORKER_SOURCE, 'utf8');
+	if (!source.includes(`SPLIT_SEED = ${APP_SPLIT_SEED}`)) {
+		throw new Error(`${WORKER_SOURCE} no longer uses SPLIT_SEED = ${APP_SPLIT_SEED}: update`);
+	}
+	await useBackend('wasm');
+	const data = await ingest(readTextChunks(csvPath), {
+		weighting: SETTINGS.weighting,
+		badLines: 'skip'
+	});
+	const { matrix, target } = data.interactions;
+	const split = holdoutSplit({ matrix, target }, { seed: APP_SPLIT_SEED });
+	const params = alsParams({
+		factors: SETTINGS.factors,
+		iterations: SETTINGS.iterations,
+		regularization: SETTINGS.regularization,
+		alpha: SETTINGS.alpha,
+		convention: SETTINGS.convention
+	});
+	let seconds = 0;
+	const model = await fit(split.train, params, { onSweep: (s) => (seconds += s.seconds) });
+	model.dispose();
+	return seconds;
+}
+
+/**
+ * Browser measurements of the built site (`npx vite build` first) in headless Chromium with a
+ * fresh profile: demo load to EDA, training with the auto-selected backend beside the same fit
+ * in Node, opening /recommend to the first recommendations, main-thread long tasks, the probe.
+ */
+export async function browserSuite(options: Options): Promise<BrowserRecord[]> {
+	const buildDir = options.string('build', 'build');
+	const runs = options.number('runs', 1);
+	options.assertAllUsed();
+	if (!existsSync(join(buildDir, 'index.html')) || !existsSync(join(buildDir, DEMO_FILE))) {
+		throw new Error(`${buildDir}/index.html or ${DEMO_FILE} not found: run npx vite build first`);
+	}
+	// A private copy, so that a rebuild of build/ during the run cannot change what is measured.
+	const root = mkdtempSync(join(tmpdir(), 'musicrec-bench-site-'));
+	cpSync(buildDir, root, { recursive: true });
+	const server = await serveStatic(root);
+	try {
+		const records: BrowserRecord[] = [];
+		for (let run = 1; run <= runs; run++) {
+			records.push(await measureOnce(server.url, join(root, DEMO_FILE), run));
+		}
+		return records;
+	} finally {
+		await server.close();
+		rmSync(root, { recursive: true, force: true });
+	}
+}
+
+/** One run with a fresh browser profile. */
+async function measureOnce(url: string, demoPath: string, run: number): Promise<BrowserRecord> {
+	const server = { url };
+	const browser = await launchBrowser();
+	try {
+		const page = await browser.context.newPage();
+		await page.addInitScript(observeLongTasks);
+		const errors: string[] = [];
+		page.on('pageerror', (e) => errors.push(e.message));
+
+		// (a) Fresh profile: open the Data page, the demo loads by itself.
+		const t0 = performance.now();
+		await page.goto(server.url);
+		await page.getByTestId('head-table').locator('tbody tr').first().waitFor({ timeout: 120_000 });
+		await page.getByTestId('degree-charts').locator('rect.bar').first().waitFor();
+		await page.getByTestId('target-charts').locator('rect.bar').first().waitFor();
+		const demoLoadedMs = performance.now() - t0;
+		const parseEnd = await pageNow(page);
+		const worstParse = worst(await longTasks(page), 0, parseEnd);
+		await page.getByTestId('save-status').filter({ hasText: 'Saved' }).waitFor();
+
+		// Train on the Models page with the app's automatic backend.
+		await page.goto(new URL('models/', server.url).href);
+		const name = 'bench model';
+		await page.getByLabel('Name').fill(name);
+		await page.getByLabel('Factors').fill(String(SETTINGS.factors));
+		await page.getByLabel('Iterations').fill(String(SETTINGS.iterations));
+		await page.getByLabel(/Regularization/).fill(String(SETTINGS.regularization));
+		await page.getByLabel(/Alpha/).fill(String(SETTINGS.alpha));
+		await page.getByLabel('Confidence convention').selectOption(SETTINGS.convention);
+		await page.getByLabel('Weight mapping').selectOption(SETTINGS.weighting);
+		await page.getByLabel(/Hold out/).setChecked(SETTINGS.holdout);
+		const trainStart = await pageNow(page);
+		const c0 = performance.now();
+		await page.getByRole('button', { name: 'Train', exact: true }).click();
+		await page
+			.getByRole('status')
+			.filter({ hasText: `Saved “${name}”` })
+			.waitFor({
+				timeout: 600_000
+			});
+		const clickToSaved = (performance.now() - c0) / 1000;
+		const worstTrain = worst(await longTasks(page), trainStart, await pageNow(page));
+		const browserBackend = ((await page.getByTestId('status-backend').textContent()) ?? '').trim();
+		const row = page.locator('[data-testid=model-list] tbody tr', { hasText: name });
+		const [download] = await Promise.all([
+			page.waitForEvent('download'),
+			row.getByRole('button', { name: 'Export' }).click()
+		]);
+		const record = decodeModelFile(readFileSync((await download.path())!, 'utf8'));
+		const p = record.meta.params;
+		if (
+			p.factors !== SETTINGS.factors ||
+			p.iterations !== SETTINGS.iterations ||
+			p.regularization !== SETTINGS.regularization ||
+			p.alpha !== SETTINGS.alpha ||
+			p.convention !== SETTINGS.convention ||
+			record.meta.weighting !== SETTINGS.weighting ||
+			record.meta.holdout !== SETTINGS.holdout
+		) {
+			throw new Error(`the app trained with other settings: ${JSON.stringify(record.meta)}`);
+		}
+		await row.getByRole('button', { name: 'Set active' }).click();
+		await page.getByTestId('status-model').filter({ hasText: name }).waitFor();
+
+		// (b) A fresh load of /recommend to the first user's recommendations.
+		const r0 = performance.now();
+		await page.goto(new URL('recommend/', server.url).href);
+		await page.getByLabel('or row').waitFor({ timeout: 120_000 });
+		const r1 = performance.now();
+		await page.getByLabel('or row').fill('0');
+		await page.getByLabel('or row').press('Tab');
+		const r2 = performance.now();
+		await page.getByRole('button', { name: 'Recommend', exact: true }).click();
+		await page.locator('[data-testid=user-recs] tbody tr').first().waitFor({ timeout: 120_000 });
+		const r3 = performance.now();
+		const openToRecs = r3 - r0;
+
+		// (c) The backend probe of the Settings page.
+		await page.goto(new URL('settings/', server.url).href);
+		await page.getByRole('button', { name: 'Run probe' }).click();
+		const winner = page.getByTestId('probe-winner');
+		await winner.waitFor({ timeout: 120_000 });
+		const probes = await page.locator('[data-testid=probe-table] tbody tr').evaluateAll((trs) =>
+			trs.map((tr) => {
+				const c = Array.from((tr as HTMLTableRowElement).cells, (td) => td.textContent!.trim());
+				return {
+					backend: c[0],
+					ok: c[1] === 'ok',
+					ms: c[2] === '–' ? undefined : Number(c[2]),
+					software: c[1] === 'ok' ? c[3] === 'yes' : undefined
+				};
+			})
+		);
+		const probeWinner = ((await winner.locator('strong').textContent()) ?? '').trim();
+		if (errors.length) throw new Error(`page errors during the run: ${errors.join('; ')}`);
+
+		const nodeSeconds = await nodeTrainSeconds(demoPath);
+		const browserSeconds = record.meta.training.seconds;
+		return {
+			suite: 'browser',
+			dataset: 'kkbox10k',
+			...SETTINGS,
+			split_seed: APP_SPLIT_SEED,
+			demo_loaded_ms: Math.round(demoLoadedMs),
+			browser_backend: browserBackend,
+			browser_train_s: round(browserSeconds, 3),
+			browser_click_to_saved_s: round(clickToSaved, 3),
+			node_backend: 'wasm',
+			node_train_s: round(nodeSeconds, 3),
+			browser_over_node: round(browserSeconds / nodeSeconds, 2),
+			open_to_recommendations_ms: Math.round(openToRecs),
+			recommend_ready_ms: Math.round(r1 - r0),
+			recommend_click_ms: Math.round(r3 - r2),
+			worst_long_task_parse_ms: Math.round(worstParse),
+			worst_long_task_train_ms: Math.round(worstTrain),
+			worst_long_task_ms: Math.round(Math.max(worstParse, worstTrain)),
+			probes,
+			probe_winner: probeWinner || undefined,
+			run
+		};
+	} finally {
+		await browser.close();
+	}
+}
