@@ -24,7 +24,17 @@ export type ErrorCode =
 	| 'als/cancelled'
 	| 'als/bad-input'
 	| 'als/disposed'
-	| 'eval/bad-input';
+	| 'eval/bad-input'
+	| 'federation/bad-input'
+	| 'federation/bad-shape'
+	| 'federation/not-finite'
+	| 'federation/wrong-federation'
+	| 'federation/wrong-round'
+	| 'federation/wrong-base'
+	| 'federation/wrong-mode'
+	| 'federation/duplicate-client'
+	| 'federation/outlier'
+	| 'federation/no-updates';
 
 export class MusicrecError extends Error {
 	readonly code: ErrorCode;

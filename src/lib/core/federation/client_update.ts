@@ -1,0 +1,189 @@
+import { cholesky, choleskySolve } from '../als/cholesky';
+import { confidence } from '../als/params';
+import type { Interactions } from '../data/interactions';
+import { MusicrecError } from '../errors';
+import type { PublishedGlobal } from './global_file';
+import { addScaledOuterPacked, packedSize } from './packed_symmetric';
+import { randomClientId, type ClientUpdate, type UpdatePayload } from './update_file';
+
+export interface ClientUpdateOptions {
+	/** Source of the random client id (uniform in [0, 1)); e.g. crypto-backed in the browser. */
+	readonly random: () => number;
+}
+
+/** What a client computes: the update to send, and what stays local. */
+export interface ClientRound {
+	readonly update: ClientUpdate;
+	/** The client's users' factors X, [local users, f] float64; never exported. */
+	readonly userFactors: Float64Array;
+	/** Local interactions whose song is not in the catalog (ignored). */
+	readonly unknownSongEntries: number;
+}
+
+/** Local item index -> catalog index, or -1 for songs the catalog lacks. */
+function catalogIndexOfLocal(global: PublishedGlobal, local: Interactions): Int32Array {
+	const position = new Map<string, number>();
+	global.model.catalog.forEach((id, i) => position.set(id, i));
+	const out = new Int32Array(local.items.size);
+	for (let j = 0; j < out.length; j++) out[j] = position.get(local.items.idAt(j)) ?? -1;
+	return out;
+}
+
+/** `Y'Y` in float64, f x f row-major. */
+export function gramOf(rows: ArrayLike<number>, count: number, f: number): Float64Array {
+	const g = new Float64Array(f * f);
+	for (let i = 0; i < count; i++) {
+		const o = i * f;
+		for (let r = 0; r < f; r++) {
+			const v = rows[o + r];
+			if (v === 0) continue;
+			for (let c = r; c < f; c++) g[r * f + c] += v * rows[o + c];
+		}
+	}
+	for (let r = 0; r < f; r++) for (let c = 0; c < r; c++) g[r * f + c] = g[c * f + r];
+	return g;
+}
+
+/**
+ * A client's round (DESIGN.md section 5). Every local user is solved exactly against the
+ * global's Y, in float64 by Cholesky (not CG):
+ * `(Y'Y + sum_{i in u} (c_ui - 1) y_i y_i' + lambda I) x_u = sum_{i in u} c_ui y_i`,
+ * with c from the global's params (`confidence()`); users with no catalog song get x_u = 0.
+ * Then `G = sum_u x_u x_u'` and, by mode:
+ * - exact: per touched item `A_i = sum_{u observed i} (c_ui - 1) x_u x_u'` (packed upper),
+ *   `b_i = sum_{u observed i} c_ui x_u`;
+ * - compact: per catalog item `g_i = sum_{u observed i} ((c_ui - 1)(x_u.y_i) - c_ui) x_u`.
+ * Local songs missing from the catalog are ignored (counted in `unknownSongEntries`).
+ */
+export function computeClientUpdate(
+	global: PublishedGlobal,
+	local: Interactions,
+	options: ClientUpdateOptions
+): ClientRound {
+	const { model } = global;
+	const { params } = model;
+	const f = params.factors;
+	const y = model.itemFactors;
+	const m = local.matrix;
+	if (m.cols !== local.items.size || m.rows !== local.users.size) {
+		throw new MusicrecError(
+			'federation/bad-input',
+			'local matrix does not match its vocabularies',
+			{
+				rows: m.rows,
+				cols: m.cols,
+				users: local.users.size,
+				items: local.items.size
+			}
+		);
+	}
+	const toCatalog = catalogIndexOfLocal(global, local);
+	const yty = gramOf(y, model.catalog.length, f);
+	const lambda = params.regularization;
+
+	// Touched catalog items (ascending) and each one's slot.
+	const slot = new Int32Array(model.catalog.length).fill(-1);
+	let unknownSongEntries = 0;
+	let interactions = 0;
+	for (let k = 0; k < m.indptr[m.rows]; k++) {
+		const i = toCatalog[m.indices[k]];
+		if (i < 0) unknownSongEntries++;
+		else {
+			interactions++;
+			slot[i] = 0;
+		}
+	}
+	let touchedCount = 0;
+	for (let i = 0; i < slot.length; i++) if (slot[i] === 0) touchedCount++;
+	const touched = new Int32Array(touchedCount);
+	for (let i = 0, t = 0; i < slot.length; i++) {
+		if (slot[i] === 0) {
+			touched[t] = i;
+			slot[i] = t++;
+		}
+	}
+
+	const ps = packedSize(f);
+	const userFactors = new Float64Array(m.rows * f);
+	const gram = new Float64Array(f * f);
+	const itemGrams = new Float64Array(touchedCount * ps);
+	const itemTargets = new Float64Array(touchedCount * f);
+	const system = new Float64Array(f * f);
+	const rhs = new Float64Array(f);
+	let users = 0;
+	for (let u = 0; u < m.rows; u++) {
+		// Assemble (Y'Y + lambda I + sum (c - 1) y y') and sum c y over the user's catalog songs.
+		system.set(yty);
+		for (let r = 0; r < f; r++) system[r * f + r] += lambda;
+		rhs.fill(0);
+		let seen = 0;
+		for (let k = m.indptr[u]; k < m.indptr[u + 1]; k++) {
+			const i = toCatalog[m.indices[k]];
+			if (i < 0) continue;
+			seen++;
+			const c = confidence(m.data[k], params);
+			const o = i * f;
+			for (let r = 0; r < f; r++) {
+				const v = (c - 1) * y[o + r];
+				rhs[r] += c * y[o + r];
+				for (let s = 0; s < f; s++) system[r * f + s] += v * y[o + s];
+			}
+		}
+		if (seen === 0) continue;
+		users++;
+		const x = choleskySolve(cholesky(system, f), f, rhs);
+		userFactors.set(x, u * f);
+		// G += x x'
+		for (let r = 0; r < f; r++) for (let s = 0; s < f; s++) gram[r * f + s] += x[r] * x[s];
+		if (model.mode === 'exact') {
+			for (let k = m.indptr[u]; k < m.indptr[u + 1]; k++) {
+				const i = toCatalog[m.indices[k]];
+				if (i < 0) continue;
+				const c = confidence(m.data[k], params);
+				const t = slot[i];
+				addScaledOuterPacked(itemGrams, t * ps, x, c - 1, f);
+				for (let r = 0; r < f; r++) itemTargets[t * f + r] += c * x[r];
+			}
+		}
+	}
+
+	let payload: UpdatePayload;
+	if (model.mode === 'exact') {
+		payload = {
+			mode: 'exact',
+			gram: Float32Array.from(gram),
+			touched,
+			itemGrams: Float32Array.from(itemGrams),
+			itemTargets: Float32Array.from(itemTargets)
+		};
+	} else {
+		const gradient = new Float64Array(model.catalog.length * f);
+		for (let u = 0; u < m.rows; u++) {
+			const xo = u * f;
+			for (let k = m.indptr[u]; k < m.indptr[u + 1]; k++) {
+				const i = toCatalog[m.indices[k]];
+				if (i < 0) continue;
+				const c = confidence(m.data[k], params);
+				let dot = 0;
+				for (let r = 0; r < f; r++) dot += userFactors[xo + r] * y[i * f + r];
+				const s = (c - 1) * dot - c;
+				for (let r = 0; r < f; r++) gradient[i * f + r] += s * userFactors[xo + r];
+			}
+		}
+		payload = {
+			mode: 'compact',
+			gram: Float32Array.from(gram),
+			gradient: Float32Array.from(gradient)
+		};
+	}
+	const update: ClientUpdate = {
+		federationId: model.federationId,
+		round: model.round,
+		baseChecksum: global.checksum,
+		clientId: randomClientId(options.random),
+		counts: { users, interactions, touchedItems: touchedCount },
+		factors: f,
+		payload
+	};
+	return { update, userFactors, unknownSongEntries };
+}
