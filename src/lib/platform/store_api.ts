@@ -19,6 +19,11 @@ export interface Settings {
 	activeDatasetId?: string;
 	/** Backend the user chose; undefined = chosen by the probe. */
 	backend?: 'webgpu' | 'webgl' | 'wasm' | 'cpu';
+	/**
+	 * Winner of the last automatic probe, reused (after a quick check) so that pages and
+	 * trainings do not probe every backend each time; cleared when the user re-runs the probe.
+	 */
+	probedBackend?: 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 }
 
 /**
