@@ -1,0 +1,98 @@
+import { mkdirSync } from 'node:fs';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser } from './browser';
+import { serveStatic } from './static_server';
+
+describe('Settings page (built static site, headless Chromium)', () => {
+	let server: Awaited<ReturnType<typeof serveStatic>>;
+	let browser: Awaited<ReturnType<typeof launchBrowser>>;
+	let page: Page;
+	const errors: string[] = [];
+
+	beforeAll(async () => {
+		mkdirSync('test-results', { recursive: true });
+		server = await serveStatic('build');
+		browser = await launchBrowser();
+		page = await browser.context.newPage();
+		page.on('pageerror', (e) => errors.push(e.message));
+	});
+	afterAll(async () => {
+		await browser?.close();
+		await server?.close();
+	});
+
+	const select = () => page.locator('[data-testid=backend-select]');
+	const probeCell = (name: string) =>
+		page.locator(`[data-testid=probe-table] tr[data-backend=${name}] [data-testid=probe-ok]`);
+
+	it('probes, remembers the chosen backend and training uses it', async () => {
+		// The demo dataset is stored on the first visit of the Data page.
+		await page.goto(server.url);
+		await page.waitForFunction(
+			() => document.querySelector('[data-testid=status-dataset]')?.textContent?.trim() !== 'none',
+			undefined,
+			{ timeout: 120_000 }
+		);
+
+		await page.getByRole('link', { name: 'Settings' }).click();
+		await page.waitForURL(/\/settings\/$/);
+		await expect.poll(() => select().isEnabled()).toBe(true);
+		expect(await select().inputValue()).toBe('');
+
+		await page.getByRole('button', { name: 'Run probe' }).click();
+		await page.locator('[data-testid=probe-winner]').waitFor({ timeout: 120_000 });
+		for (const name of ['webgpu', 'webgl', 'wasm', 'cpu']) {
+			await expect(
+				page.locator(`[data-testid=probe-table] tr[data-backend=${name}]`).count()
+			).resolves.toBe(1);
+		}
+		expect(await probeCell('wasm').textContent()).toBe('ok');
+		expect(await probeCell('cpu').textContent()).toBe('ok');
+		// No GPU here: the winner is a CPU-side backend, never a software adapter.
+		const winner = await page.locator('[data-testid=probe-winner] strong').textContent();
+		expect(['wasm', 'cpu']).toContain(winner);
+		await page.screenshot({ path: 'test-results/settings.png', fullPage: true });
+
+		// The winner is remembered for Automatic.
+		await expect
+			.poll(() => page.locator('[data-testid=remembered-probe] strong').textContent())
+			.toBe(winner);
+
+		// Choose cpu; it survives a reload.
+		await select().selectOption('cpu');
+		await page.getByRole('status').filter({ hasText: 'Saved' }).waitFor();
+		await page.reload();
+		await expect.poll(() => select().isEnabled()).toBe(true);
+		await expect.poll(() => select().inputValue()).toBe('cpu');
+		expect(await page.locator('[data-testid=remembered-probe] strong').textContent()).toBe(winner);
+
+		// Training on /models uses it: the header shows cpu.
+		await page.getByRole('link', { name: 'Models' }).click();
+		await page.locator('form button[type=submit]', { hasText: 'Train' }).waitFor();
+		await page.getByLabel('Name').fill('cpu model');
+		// The form's minimum is 10 factors.
+		await page.getByLabel('Factors').fill('10');
+		await page.getByLabel('Iterations').fill('2');
+		// No holdout evaluation: the cpu backend is slow and only the backend matters here.
+		await page.getByLabel(/Hold out/).uncheck();
+		await page.getByRole('button', { name: 'Train', exact: true }).click();
+		await expect
+			.poll(() => page.locator('[data-testid=status-backend]').textContent(), { timeout: 60_000 })
+			.toBe('cpu');
+		await page
+			.locator('[data-testid=model-list] tbody tr', { hasText: 'cpu model' })
+			.waitFor({ timeout: 170_000 });
+		expect((await page.locator('[data-testid=status-backend]').textContent())?.trim()).toBe('cpu');
+
+		// Back to Automatic; remembered too.
+		await page.getByRole('link', { name: 'Settings' }).click();
+		await expect.poll(() => select().inputValue()).toBe('cpu');
+		await select().selectOption('');
+		await page.getByRole('status').filter({ hasText: 'chosen by the probe' }).waitFor();
+		await page.reload();
+		await expect.poll(() => select().isEnabled()).toBe(true);
+		expect(await select().inputValue()).toBe('');
+		expect(errors).toEqual([]);
+	});
+});
