@@ -1,8 +1,7 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser } from './browser';
-import { serveStatic } from './static_server';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useApp } from './app_fixture';
 
 /** The demo's users, songs (in order of first appearance) and distinct (user, song) pairs. */
 function readDemo(): { users: string[]; songs: string[]; pairs: [string, string][] } {
@@ -54,21 +53,12 @@ const int = (n: number): string => n.toLocaleString('en-US');
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 
 describe('KKBox metadata joins (built static site, headless Chromium)', () => {
-	let server: Awaited<ReturnType<typeof serveStatic>>;
-	let browser: Awaited<ReturnType<typeof launchBrowser>>;
+	const app = useApp();
+	const errors = app.errors;
 	let page: Page;
-	const errors: string[] = [];
 
-	beforeAll(async () => {
-		mkdirSync('test-results', { recursive: true });
-		server = await serveStatic('build');
-		browser = await launchBrowser();
-		page = await browser.context.newPage();
-		page.on('pageerror', (e) => errors.push(e.message));
-	});
-	afterAll(async () => {
-		await browser?.close();
-		await server?.close();
+	beforeAll(() => {
+		page = app.page;
 	});
 
 	it('joins members and songs on the Data page and shows artists on Recommend', async () => {
@@ -78,7 +68,7 @@ describe('KKBox metadata joins (built static site, headless Chromium)', () => {
 		writeFileSync('test-results/members_e2e.csv', members.text);
 		writeFileSync('test-results/songs_e2e.csv', songs.text);
 
-		await page.goto(server.url);
+		await page.goto(app.url);
 		await page.locator('[data-testid=metadata-section]').waitFor({ timeout: 120_000 });
 
 		await page

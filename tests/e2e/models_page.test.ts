@@ -1,17 +1,11 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser } from './browser';
-import { serveStatic } from './static_server';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadDemo, useApp } from './app_fixture';
 
 /** Visit the Data page (it stores the KKBox demo), then the Models page. */
 async function openModelsWithDemo(page: Page, baseUrl: string): Promise<void> {
-	await page.goto(baseUrl);
-	await page.waitForFunction(
-		() => document.querySelector('[data-testid=status-dataset]')?.textContent?.trim() !== 'none',
-		undefined,
-		{ timeout: 120_000 }
-	);
+	await loadDemo(page, baseUrl);
 	await page.goto(new URL('models/', baseUrl).href);
 	await page.locator('form button[type=submit]', { hasText: 'Train' }).waitFor();
 }
@@ -41,22 +35,13 @@ async function metricCells(page: Page, name: string): Promise<string[]> {
 }
 
 describe('Models page (built static site, headless Chromium)', () => {
-	let server: Awaited<ReturnType<typeof serveStatic>>;
-	let browser: Awaited<ReturnType<typeof launchBrowser>>;
+	const app = useApp();
+	const errors = app.errors;
 	let page: Page;
-	const errors: string[] = [];
 
 	beforeAll(async () => {
-		mkdirSync('test-results', { recursive: true });
-		server = await serveStatic('build');
-		browser = await launchBrowser();
-		page = await browser.context.newPage();
-		page.on('pageerror', (e) => errors.push(e.message));
-		await openModelsWithDemo(page, server.url);
-	});
-	afterAll(async () => {
-		await browser?.close();
-		await server?.close();
+		page = app.page;
+		await openModelsWithDemo(page, app.url);
 	});
 
 	it('trains with progress and metrics, lists, activates, exports, deletes and imports', async () => {

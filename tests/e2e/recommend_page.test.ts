@@ -1,8 +1,7 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser } from './browser';
-import { serveStatic } from './static_server';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadDemo, useApp } from './app_fixture';
 
 /** song_id values of each msno in the demo file, read independently of the app. */
 function demoHistories(): Map<string, Set<string>> {
@@ -26,25 +25,15 @@ async function tableColumn(page: Page, testid: string, column: number): Promise<
 }
 
 describe('Recommend page (built static site, headless Chromium)', () => {
-	let server: Awaited<ReturnType<typeof serveStatic>>;
-	let browser: Awaited<ReturnType<typeof launchBrowser>>;
+	const app = useApp();
+	const errors = app.errors;
 	let page: Page;
-	const errors: string[] = [];
 
 	beforeAll(async () => {
-		mkdirSync('test-results', { recursive: true });
-		server = await serveStatic('build');
-		browser = await launchBrowser();
-		page = await browser.context.newPage();
-		page.on('pageerror', (e) => errors.push(e.message));
+		page = app.page;
 		// The Data page stores the demo; train a small model on it and make it active.
-		await page.goto(server.url);
-		await page.waitForFunction(
-			() => document.querySelector('[data-testid=status-dataset]')?.textContent?.trim() !== 'none',
-			undefined,
-			{ timeout: 120_000 }
-		);
-		await page.goto(new URL('models/', server.url).href);
+		await loadDemo(page, app.url);
+		await page.goto(new URL('models/', app.url).href);
 		await page.getByLabel('Name').fill('rec model');
 		await page.getByLabel('Factors').fill('16');
 		await page.getByLabel('Iterations').fill('3');
@@ -55,12 +44,8 @@ describe('Recommend page (built static site, headless Chromium)', () => {
 		await page.waitForFunction(
 			() => document.querySelector('[data-testid=status-model]')?.textContent === 'rec model'
 		);
-		await page.goto(new URL('recommend/', server.url).href);
+		await page.goto(new URL('recommend/', app.url).href);
 		await page.getByLabel('User (msno)').waitFor({ timeout: 60_000 });
-	});
-	afterAll(async () => {
-		await browser?.close();
-		await server?.close();
 	});
 
 	it('recommends unheard songs with reasons, folds in a new user, finds similar songs', async () => {

@@ -1,25 +1,14 @@
-import { mkdirSync } from 'node:fs';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser } from './browser';
-import { serveStatic } from './static_server';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadDemo, useApp } from './app_fixture';
 
 describe('Settings page (built static site, headless Chromium)', () => {
-	let server: Awaited<ReturnType<typeof serveStatic>>;
-	let browser: Awaited<ReturnType<typeof launchBrowser>>;
+	const app = useApp();
+	const errors = app.errors;
 	let page: Page;
-	const errors: string[] = [];
 
-	beforeAll(async () => {
-		mkdirSync('test-results', { recursive: true });
-		server = await serveStatic('build');
-		browser = await launchBrowser();
-		page = await browser.context.newPage();
-		page.on('pageerror', (e) => errors.push(e.message));
-	});
-	afterAll(async () => {
-		await browser?.close();
-		await server?.close();
+	beforeAll(() => {
+		page = app.page;
 	});
 
 	const select = () => page.locator('[data-testid=backend-select]');
@@ -28,12 +17,7 @@ describe('Settings page (built static site, headless Chromium)', () => {
 
 	it('probes, remembers the chosen backend and training uses it', async () => {
 		// The demo dataset is stored on the first visit of the Data page.
-		await page.goto(server.url);
-		await page.waitForFunction(
-			() => document.querySelector('[data-testid=status-dataset]')?.textContent?.trim() !== 'none',
-			undefined,
-			{ timeout: 120_000 }
-		);
+		await loadDemo(page, app.url);
 
 		await page.getByRole('link', { name: 'Settings' }).click();
 		await page.waitForURL(/\/settings\/$/);
