@@ -5,6 +5,7 @@ import { appWeightSuite } from './app_weight_suite';
 import { Options, parseArgs } from './args';
 import { browserSuite } from './browser_suite';
 import { DatasetMissingError } from './datasets';
+import { federationSuite } from './federation_suite';
 import { tuneSuite } from './tune_suite';
 
 /**
@@ -15,6 +16,8 @@ import { tuneSuite } from './tune_suite';
  *   app-weight [--build DIR]   first-load JS per route and precache size of the built site
  *   browser [--build DIR] [--runs N]   demo load, training beside the same fit in Node,
  *                              open-to-recommendations, long tasks, probe (headless Chromium)
+ *   federation --dataset kkbox10k|lastfm|synthetic --clients K --rounds R --mode exact|compact
+ *         [--split even|activity|tab] [--factors F] [--alpha A] [--regularization R] [--out FILE]
  *   tune  --dataset ... [--alphas 0.25,0.5,...] [--regularizations 0.01,...] [--convention C]
  * Prints the records and writes them as a JSON array to --out (default bench/results/<suite>.json).
  */
@@ -33,11 +36,16 @@ async function main(): Promise<void> {
 		case 'browser':
 			records = await browserSuite(options);
 			break;
+		case 'federation':
+			records = await federationSuite(options);
+			break;
 		case 'tune':
 			records = await tuneSuite(options);
 			break;
 		default:
-			throw new Error(`unknown suite "${suite}" (known: als, tune, app-weight, browser)`);
+			throw new Error(
+				`unknown suite "${suite}" (known: als, tune, app-weight, browser, federation)`
+			);
 	}
 	mkdirSync(dirname(out), { recursive: true });
 	writeFileSync(out, JSON.stringify(records, null, '\t') + '\n');

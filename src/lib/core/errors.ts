@@ -34,7 +34,8 @@ export type ErrorCode =
 	| 'federation/wrong-mode'
 	| 'federation/duplicate-client'
 	| 'federation/outlier'
-	| 'federation/no-updates';
+	| 'federation/no-updates'
+	| 'federation/bad-proposal';
 
 export class MusicrecError extends Error {
 	readonly code: ErrorCode;

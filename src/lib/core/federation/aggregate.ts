@@ -10,7 +10,71 @@ export interface AggregateOptions {
 	 * which gives `Y_new = -g (G + lambda I)^-1` (see `aggregate`).
 	 */
 	readonly compactStep?: number;
+	/**
+	 * Distinct accepted clients that must propose a new song before it joins the catalog;
+	 * default DEFAULT_MIN_SUPPORT.
+	 */
+	readonly minSupport?: number;
+	/**
+	 * compact mode: the coordinator's memory between rounds (create one with
+	 * `createCompactState()` and pass the same object every round). With it, each item takes its
+	 * own step eta_i (see `secantStep`) instead of `compactStep`; without it the step is fixed.
+	 */
+	readonly compactState?: CompactState;
 }
+
+/** What the compact-mode coordinator keeps from the previous round, per catalog item. */
+export interface CompactState {
+	/** Y the previous round's gradient was taken at, [n, f]. */
+	itemFactors?: Float64Array;
+	/** h = (G + lambda I) Y + g of the previous round, [n, f]. */
+	halfGradient?: Float64Array;
+	/** eta_i of the previous round, [n]. */
+	steps?: Float64Array;
+}
+
+/** Empty compact-mode state for round 0. */
+export function createCompactState(): CompactState {
+	return {};
+}
+
+/**
+ * Per-item step for compact mode, a scalar secant (Barzilai-Borwein) estimate with the
+ * preconditioner P = G + lambda I: the item's Hessian is `H_i = P + A_i` (A_i unknown to the
+ * coordinator, PSD when c >= 1), so along the last change `s = y_i - y_i'` with
+ * `r = h_i - h_i' ~ H_i s`, `eta_i = s'Ps / s'r` (<= 1 when H_i >= P) scales the preconditioned
+ * step `P^-1 h_i` to the curvature actually seen. Clamped to [0.02, fallback]; the previous
+ * eta_i (or `fallback` in the first round) when there is no usable secant (s'r <= 0).
+ */
+function secantStep(
+	state: CompactState,
+	i: number,
+	y: Float32Array,
+	h: Float64Array,
+	p: Float64Array,
+	f: number,
+	fallback: number
+): number {
+	const py = state.itemFactors;
+	const ph = state.halfGradient;
+	const previous = state.steps && i < state.steps.length ? state.steps[i] : fallback;
+	if (!py || !ph || (i + 1) * f > py.length) return fallback;
+	const o = i * f;
+	let sps = 0;
+	let sr = 0;
+	for (let r = 0; r < f; r++) {
+		const sr_ = y[o + r] - py[o + r];
+		let ps = 0;
+		for (let c = 0; c < f; c++) ps += p[r * f + c] * (y[o + c] - py[o + c]);
+		sps += sr_ * ps;
+		sr += sr_ * (h[o + r] - ph[o + r]);
+	}
+	if (!(sps > 0) || !(sr > 0)) return previous;
+	return Math.min(fallback, Math.max(0.02, sps / sr));
+}
+
+/** Default support a proposed song needs: two clients. */
+export const DEFAULT_MIN_SUPPORT = 2;
 
 /**
  * The next global from the accepted updates of a round (validate them first: this only
@@ -24,6 +88,10 @@ export interface AggregateOptions {
  *   `y_i <- (1 - eta) y_i - eta (G + lambda I)^-1 g_i`; at eta = 1 that is
  *   `(G + lambda I)^-1 (b_i - A_i y_i)`, one fixed-point (block Jacobi) step towards the exact
  *   item solution, and untouched items go to 0 as in exact mode.
+ * New songs (both modes): a song proposed by at least `minSupport` distinct clients (by client
+ * id) is appended to the catalog, in ascending id order, with
+ * `(G + sum_k A_kj + lambda I) y_j = sum_k b_kj` summed over the clients that proposed it,
+ * the exact item step for it; existing catalog indices do not move.
  * Returns round + 1 with previousChecksum = the current global's checksum.
  */
 export function aggregate(
@@ -117,15 +185,108 @@ export function aggregate(
 		}
 		const l = cholesky(base, f);
 		const y = model.itemFactors;
+		const state = options.compactState;
+		// h_i = (G + lambda I) y_i + g_i, half the gradient row (kept for the secant step).
+		const h = state ? new Float64Array(n * f) : undefined;
+		const etas = state ? new Float64Array(n) : undefined;
 		for (let i = 0; i < n; i++) {
-			const step = choleskySolve(l, f, g.subarray(i * f, (i + 1) * f));
-			for (let r = 0; r < f; r++) next[i * f + r] = (1 - eta) * y[i * f + r] - eta * step[r];
+			const o = i * f;
+			const step = choleskySolve(l, f, g.subarray(o, o + f));
+			let etaI = eta;
+			if (state && h && etas) {
+				for (let r = 0; r < f; r++) {
+					let v = g[o + r];
+					for (let c = 0; c < f; c++) v += base[r * f + c] * y[o + c];
+					h[o + r] = v;
+				}
+				etaI = secantStep(state, i, y, h, base, f, eta);
+				etas[i] = etaI;
+			}
+			for (let r = 0; r < f; r++) next[o + r] = (1 - etaI) * y[o + r] - etaI * step[r];
+		}
+		if (state && h && etas) {
+			state.itemFactors = Float64Array.from(y);
+			state.halfGradient = h;
+			state.steps = etas;
 		}
 	}
+	const added = solveProposals(updates, base, f, options.minSupport ?? DEFAULT_MIN_SUPPORT, model);
+	if (added.songIds.length === 0) {
+		return {
+			...model,
+			round: model.round + 1,
+			previousChecksum: current.checksum,
+			itemFactors: next
+		};
+	}
+	const grown = new Float32Array((n + added.songIds.length) * f);
+	grown.set(next);
+	grown.set(added.factors, n * f);
 	return {
 		...model,
 		round: model.round + 1,
 		previousChecksum: current.checksum,
-		itemFactors: next
+		catalog: [...model.catalog, ...added.songIds],
+		itemFactors: grown
 	};
+}
+
+/**
+ * The proposed songs with support >= minSupport, ascending by id, and their factors solved
+ * from `base` = G + lambda I plus the summed proposal statistics.
+ */
+function solveProposals(
+	updates: readonly ClientUpdate[],
+	base: Float64Array,
+	f: number,
+	minSupport: number,
+	model: GlobalModel
+): { songIds: string[]; factors: Float32Array } {
+	if (!(Number.isInteger(minSupport) && minSupport >= 1)) {
+		throw new MusicrecError('federation/bad-input', 'minSupport must be an integer >= 1', {
+			minSupport
+		});
+	}
+	const catalog = new Set(model.catalog);
+	const supporters = new Map<string, Set<string>>();
+	for (const u of updates) {
+		for (const id of u.proposals?.songIds ?? []) {
+			if (catalog.has(id)) {
+				throw new MusicrecError(
+					'federation/bad-input',
+					`update ${u.clientId} proposes a song the catalog has`,
+					{ clientId: u.clientId }
+				);
+			}
+			const set = supporters.get(id) ?? new Set<string>();
+			set.add(u.clientId);
+			supporters.set(id, set);
+		}
+	}
+	const songIds = [...supporters.entries()]
+		.filter(([, set]) => set.size >= minSupport)
+		.map(([id]) => id)
+		.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+	const ps = packedSize(f);
+	const slot = new Map(songIds.map((id, k) => [id, k]));
+	const a = new Float64Array(songIds.length * ps);
+	const b = new Float64Array(songIds.length * f);
+	for (const u of updates) {
+		const q = u.proposals;
+		if (!q) continue;
+		q.songIds.forEach((id, t) => {
+			const k = slot.get(id);
+			if (k === undefined) return;
+			for (let e = 0; e < ps; e++) a[k * ps + e] += q.itemGrams[t * ps + e];
+			for (let r = 0; r < f; r++) b[k * f + r] += q.itemTargets[t * f + r];
+		});
+	}
+	const factors = new Float32Array(songIds.length * f);
+	const system = new Float64Array(f * f);
+	for (let k = 0; k < songIds.length; k++) {
+		system.set(base);
+		addPackedToFull(system, a, k * ps, f);
+		factors.set(choleskySolve(cholesky(system, f), f, b.subarray(k * f, (k + 1) * f)), k * f);
+	}
+	return { songIds, factors };
 }

@@ -4,11 +4,21 @@ import type { Interactions } from '../data/interactions';
 import { MusicrecError } from '../errors';
 import type { PublishedGlobal } from './global_file';
 import { addScaledOuterPacked, packedSize } from './packed_symmetric';
-import { randomClientId, type ClientUpdate, type UpdatePayload } from './update_file';
+import {
+	randomClientId,
+	type ClientUpdate,
+	type SongProposals,
+	type UpdatePayload
+} from './update_file';
 
 export interface ClientUpdateOptions {
 	/** Source of the random client id (uniform in [0, 1)); e.g. crypto-backed in the browser. */
 	readonly random: () => number;
+	/**
+	 * Also send statistics for local songs the catalog lacks (`update.proposals`), so the
+	 * coordinator may add them. Off by default: then no uncatalogued song id leaves.
+	 */
+	readonly proposeNewSongs?: boolean;
 }
 
 /** What a client computes: the update to send, and what stays local. */
@@ -53,7 +63,9 @@ export function gramOf(rows: ArrayLike<number>, count: number, f: number): Float
  * - exact: per touched item `A_i = sum_{u observed i} (c_ui - 1) x_u x_u'` (packed upper),
  *   `b_i = sum_{u observed i} c_ui x_u`;
  * - compact: per catalog item `g_i = sum_{u observed i} ((c_ui - 1)(x_u.y_i) - c_ui) x_u`.
- * Local songs missing from the catalog are ignored (counted in `unknownSongEntries`).
+ * Local songs missing from the catalog do not enter the user solves (counted in
+ * `unknownSongEntries`); with `proposeNewSongs` they travel as `proposals` with the same
+ * statistics as touched items, `A_j` (packed) and `b_j`, from the users' factors above.
  */
 export function computeClientUpdate(
 	global: PublishedGlobal,
@@ -103,7 +115,22 @@ export function computeClientUpdate(
 		}
 	}
 
+	// Uncatalogued local songs (local order) and each one's slot.
+	const propose = options.proposeNewSongs === true;
+	const newSlot = new Int32Array(m.cols).fill(-1);
+	const songIds: string[] = [];
+	if (propose) {
+		for (let j = 0; j < m.cols; j++) {
+			if (toCatalog[j] < 0) {
+				newSlot[j] = songIds.length;
+				songIds.push(local.items.idAt(j));
+			}
+		}
+	}
+
 	const ps = packedSize(f);
+	const proposalGrams = new Float64Array(songIds.length * ps);
+	const proposalTargets = new Float64Array(songIds.length * f);
 	const userFactors = new Float64Array(m.rows * f);
 	const gram = new Float64Array(f * f);
 	const itemGrams = new Float64Array(touchedCount * ps);
@@ -135,6 +162,15 @@ export function computeClientUpdate(
 		userFactors.set(x, u * f);
 		// G += x x'
 		for (let r = 0; r < f; r++) for (let s = 0; s < f; s++) gram[r * f + s] += x[r] * x[s];
+		if (propose) {
+			for (let k = m.indptr[u]; k < m.indptr[u + 1]; k++) {
+				const t = newSlot[m.indices[k]];
+				if (t < 0) continue;
+				const c = confidence(m.data[k], params);
+				addScaledOuterPacked(proposalGrams, t * ps, x, c - 1, f);
+				for (let r = 0; r < f; r++) proposalTargets[t * f + r] += c * x[r];
+			}
+		}
 		if (model.mode === 'exact') {
 			for (let k = m.indptr[u]; k < m.indptr[u + 1]; k++) {
 				const i = toCatalog[m.indices[k]];
@@ -185,5 +221,13 @@ export function computeClientUpdate(
 		factors: f,
 		payload
 	};
+	if (songIds.length > 0) {
+		const proposals: SongProposals = {
+			songIds,
+			itemGrams: Float32Array.from(proposalGrams),
+			itemTargets: Float32Array.from(proposalTargets)
+		};
+		return { update: { ...update, proposals }, userFactors, unknownSongEntries };
+	}
 	return { update, userFactors, unknownSongEntries };
 }

@@ -68,11 +68,39 @@ export function splitByUsers(
 			for (let j = 0; j < s; j++) owner[sorted[at++]] = k;
 		});
 	}
+	return splitByOwner(data, owner, clients);
+}
+
+/**
+ * Shares from an explicit assignment: user u goes to client `owner[u]` (0 <= owner[u] <
+ * clients). Each share keeps only its users' rows, with local vocabularies as in splitByUsers.
+ * A client with no user gets an empty share.
+ */
+export function splitByOwner(
+	data: Interactions,
+	owner: Int32Array,
+	clients: number
+): ClientShare[] {
+	const m = data.matrix;
+	if (owner.length !== m.rows) {
+		throw new MusicrecError('federation/bad-input', 'owner must list one client per user', {
+			owner: owner.length,
+			users: m.rows
+		});
+	}
+	for (let u = 0; u < owner.length; u++) {
+		if (!(owner[u] >= 0 && owner[u] < clients)) {
+			throw new MusicrecError('federation/bad-input', `user ${u} has no valid client`, {
+				user: u,
+				owner: owner[u]
+			});
+		}
+	}
+	const members: number[][] = Array.from({ length: clients }, () => []);
+	for (let u = 0; u < m.rows; u++) members[owner[u]].push(u);
 	const shares: ClientShare[] = [];
 	for (let k = 0; k < clients; k++) {
-		const users: number[] = [];
-		for (const u of order) if (owner[u] === k) users.push(u);
-		users.sort((a, b) => a - b);
+		const users = members[k];
 		const userVocab = new Vocabulary();
 		const itemVocab = new Vocabulary();
 		const rows: number[] = [];
@@ -107,4 +135,44 @@ export function splitByUsers(
 		});
 	}
 	return shares;
+}
+
+/** Clients grouped by a per-user label (e.g. KKBox's most frequent `source_system_tab`). */
+export interface LabelPartition {
+	/** Client of each user. */
+	readonly owner: Int32Array;
+	/** Label of each client; a merged client is named `other`. */
+	readonly labels: string[];
+}
+
+/**
+ * One client per distinct label, users without a label (null) under `other`. With more than
+ * `maxClients` groups, the `maxClients - 1` largest (by users; ties by label) keep their own
+ * client and the rest merge into one `other` client, which comes last.
+ */
+export function ownersFromLabels(
+	userLabels: readonly (string | null)[],
+	maxClients: number
+): LabelPartition {
+	if (!Number.isInteger(maxClients) || maxClients < 1) {
+		throw new MusicrecError('federation/bad-input', 'maxClients must be an integer >= 1', {
+			maxClients
+		});
+	}
+	const OTHER = 'other';
+	const counts = new Map<string, number>();
+	for (const l of userLabels) {
+		const key = l ?? OTHER;
+		counts.set(key, (counts.get(key) ?? 0) + 1);
+	}
+	const groups = [...counts.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+	let kept = groups.map(([l]) => l);
+	if (groups.length > maxClients) kept = kept.slice(0, maxClients - 1);
+	kept = kept.filter((l) => l !== OTHER);
+	const merged = kept.length < groups.length;
+	const labels = merged ? [...kept, OTHER] : kept;
+	const index = new Map(kept.map((l, k) => [l, k]));
+	const owner = new Int32Array(userLabels.length);
+	userLabels.forEach((l, u) => (owner[u] = index.get(l ?? OTHER) ?? kept.length));
+	return { owner, labels };
 }

@@ -4,11 +4,11 @@ import type { Interactions } from '../data/interactions';
 import { evaluateRanker } from '../eval/evaluate';
 import { holdoutSplit, type HoldoutSplit } from '../eval/split';
 import { Rng } from '../random';
-import { aggregate, type AggregateOptions } from './aggregate';
+import { aggregate, createCompactState, type AggregateOptions } from './aggregate';
 import { computeClientUpdate } from './client_update';
 import type { FederationMode } from './fields';
 import { createInitialGlobal, publishGlobal, type GlobalModel } from './global_file';
-import { splitByUsers, type ClientShare, type PartitionKind } from './partition';
+import { splitByOwner, splitByUsers, type ClientShare, type PartitionKind } from './partition';
 import { encodeUpdateFile } from './update_file';
 import { validateUpdates } from './validate';
 
@@ -18,10 +18,20 @@ export interface SimulationOptions {
 	readonly rounds: number;
 	readonly mode: FederationMode;
 	readonly split: PartitionKind;
+	/**
+	 * Client of each user (global user order, values in [0, clients)); when given it replaces
+	 * `split`, e.g. `ownersFromLabels(...).owner` for a split by KKBox source_system_tab.
+	 */
+	readonly owner?: Int32Array;
 	readonly params?: Partial<AlsParams>;
 	/** Seed of the holdout, the client split and the client ids. Default 1. */
 	readonly seed?: number;
 	readonly aggregate?: AggregateOptions;
+	/**
+	 * compact mode: per-item secant steps (`createCompactState`) unless false. Ignored when
+	 * `aggregate.compactState` is given.
+	 */
+	readonly compactSecant?: boolean;
 	readonly onRound?: (record: RoundRecord) => void;
 }
 
@@ -54,19 +64,22 @@ function round(
 	shares: readonly ClientShare[],
 	users: number,
 	rng: Rng,
-	options: AggregateOptions | undefined
+	options: AggregateOptions | undefined,
+	viaFiles = true
 ): Run & { bytes: number[]; accepted: number } {
 	const f = model.params.factors;
 	const published = publishGlobal(model);
 	const userFactors = new Float64Array(users * f);
-	const texts = shares.map((share) => {
+	const updates = shares.map((share) => {
 		const r = computeClientUpdate(published, share.interactions, { random: () => rng.next() });
 		share.users.forEach((u, lu) =>
 			userFactors.set(r.userFactors.subarray(lu * f, (lu + 1) * f), u * f)
 		);
-		return encodeUpdateFile(r.update);
+		return r.update;
 	});
-	const { accepted } = validateUpdates(published, texts);
+	// The centralized reference skips the (lossless) file round trip: it has no files to move.
+	const texts = viaFiles ? updates.map((u) => encodeUpdateFile(u)) : [];
+	const accepted = viaFiles ? validateUpdates(published, texts).accepted : updates;
 	return {
 		model: aggregate(published, accepted, options),
 		userFactors,
@@ -107,7 +120,9 @@ export async function simulate(options: SimulationOptions): Promise<RoundRecord[
 	const data = options.interactions;
 	const split = holdoutSplit({ matrix: data.matrix }, { seed });
 	const train: Interactions = { users: data.users, items: data.items, matrix: split.train };
-	const shares = splitByUsers(train, options.clients, options.split, seed + 1);
+	const shares = options.owner
+		? splitByOwner(train, options.owner, options.clients)
+		: splitByUsers(train, options.clients, options.split, seed + 1);
 	const everyone: ClientShare[] = [
 		{ interactions: train, users: Int32Array.from({ length: data.users.size }, (_, u) => u) }
 	];
@@ -126,12 +141,16 @@ export async function simulate(options: SimulationOptions): Promise<RoundRecord[
 		itemFactors: fed.itemFactors
 	});
 	const rng = new Rng(seed + 2);
+	const aggregateOptions: AggregateOptions =
+		options.mode === 'compact' && options.compactSecant !== false
+			? { compactState: createCompactState(), ...options.aggregate }
+			: { ...options.aggregate };
 	const records: RoundRecord[] = [];
 	for (let r = 1; r <= options.rounds; r++) {
 		const t0 = Date.now();
-		const next = round(fed, shares, data.users.size, rng, options.aggregate);
+		const next = round(fed, shares, data.users.size, rng, aggregateOptions);
 		const seconds = (Date.now() - t0) / 1000;
-		const centralNext = round(central, everyone, data.users.size, rng, undefined);
+		const centralNext = round(central, everyone, data.users.size, rng, undefined, false);
 		fed = next.model;
 		central = centralNext.model;
 		const record: RoundRecord = {

@@ -7,6 +7,7 @@ import {
 	type TensorInput
 } from '../format/envelope';
 import {
+	badField,
 	CHECKSUM_PATTERN,
 	FEDERATION_ID_PATTERN,
 	integerField,
@@ -69,6 +70,23 @@ export interface CompactPayload {
 
 export type UpdatePayload = ExactPayload | CompactPayload;
 
+/**
+ * Songs a client has that the catalog lacks, with the statistics of a touched item computed
+ * from its users' factors: `A_j = sum_{u observed j} (c_uj - 1) x_u x_u'` (packed upper
+ * triangle) and `b_j = sum_{u observed j} c_uj x_u`. Song ids only; never user ids.
+ */
+export interface SongProposals {
+	/** Distinct song ids, none in the catalog. */
+	readonly songIds: readonly string[];
+	/** A, [songIds, f(f+1)/2]. */
+	readonly itemGrams: Float32Array;
+	/** b, [songIds, f]. */
+	readonly itemTargets: Float32Array;
+}
+
+/** Longest song id a proposal may carry. */
+export const MAX_SONG_ID_LENGTH = 256;
+
 /** One client's contribution to a round. Carries no user ids, user factors or rows. */
 export interface ClientUpdate {
 	readonly federationId: string;
@@ -80,6 +98,8 @@ export interface ClientUpdate {
 	/** f, the factor count (from G's shape). */
 	readonly factors: number;
 	readonly payload: UpdatePayload;
+	/** New songs proposed for the catalog (absent when there are none). */
+	readonly proposals?: SongProposals;
 }
 
 /** A fresh client id: 16 hex digits drawn from `random` (uniform in [0, 1)). */
@@ -108,7 +128,7 @@ export function encodeUpdateFile(
 	} else {
 		tensors.g = { array: p.gradient, shape: [p.gradient.length / f, f] };
 	}
-	const meta = {
+	const meta: Record<string, unknown> = {
 		federationId: update.federationId,
 		round: update.round,
 		baseChecksum: update.baseChecksum,
@@ -116,6 +136,13 @@ export function encodeUpdateFile(
 		counts: { ...update.counts },
 		mode: p.mode
 	};
+	const q = update.proposals;
+	if (q !== undefined && q.songIds.length > 0) {
+		const n = q.songIds.length;
+		meta.proposals = [...q.songIds];
+		tensors.proposalA = { array: q.itemGrams, shape: [n, packedSize(f)] };
+		tensors.proposalB = { array: q.itemTargets, shape: [n, f] };
+	}
 	return encodeEnvelope('update', meta, tensors, options);
 }
 
@@ -185,7 +212,11 @@ export function decodeUpdateFile(text: string, limits: Partial<EnvelopeLimits> =
 		touchedItems: integerField(WHAT, c.touchedItems, 'meta.counts.touchedItems')
 	};
 	const mode: FederationMode = modeField(WHAT, meta.mode, 'meta.mode');
-	const allowed = mode === 'exact' ? ['G', 'touched', 'A', 'b'] : ['G', 'g'];
+	const hasProposals = meta.proposals !== undefined;
+	const allowed = [
+		...(mode === 'exact' ? ['G', 'touched', 'A', 'b'] : ['G', 'g']),
+		...(hasProposals ? ['proposalA', 'proposalB'] : [])
+	];
 	for (const name of Object.keys(env.tensors)) {
 		if (!allowed.includes(name)) {
 			shapeError(
@@ -200,7 +231,16 @@ export function decodeUpdateFile(text: string, limits: Partial<EnvelopeLimits> =
 		shapeError(`must be square [f, f], has [${g.shape.join(', ')}]`, 'tensors.G');
 	const gram = g.array as Float32Array;
 	checkFinite(gram, f, 'tensors.G');
-	const base = { federationId, round, baseChecksum, clientId, counts, factors: f };
+	const proposals = hasProposals ? decodeProposals(meta.proposals, env.tensors, f) : undefined;
+	const base = {
+		federationId,
+		round,
+		baseChecksum,
+		clientId,
+		counts,
+		factors: f,
+		...(proposals ? { proposals } : {})
+	};
 	if (mode === 'compact') {
 		const grad = tensor(env.tensors, 'g', 'float32', 2);
 		if (grad.shape[1] !== f)
@@ -252,6 +292,62 @@ export function decodeUpdateFile(text: string, limits: Partial<EnvelopeLimits> =
 			itemTargets: b.array as Float32Array
 		}
 	};
+}
+
+/**
+ * meta.proposals (a non-empty list of distinct non-empty song ids of at most
+ * MAX_SONG_ID_LENGTH characters) with tensors proposalA [n, f(f+1)/2] and proposalB [n, f],
+ * finite.
+ */
+function decodeProposals(
+	v: unknown,
+	tensors: Readonly<Record<string, DecodedTensor>>,
+	f: number
+): SongProposals {
+	if (!Array.isArray(v) || v.length === 0) {
+		badField(WHAT, 'meta.proposals', 'a non-empty list of song ids', v);
+	}
+	const seen = new Set<string>();
+	v.forEach((id: unknown, k) => {
+		if (typeof id !== 'string' || id.length === 0 || id.length > MAX_SONG_ID_LENGTH) {
+			badField(
+				WHAT,
+				`meta.proposals[${k}]`,
+				`a song id of 1 to ${MAX_SONG_ID_LENGTH} characters`,
+				id
+			);
+		}
+		if (seen.has(id)) badField(WHAT, `meta.proposals[${k}]`, 'unique', id);
+		seen.add(id);
+	});
+	const n = v.length;
+	const ps = packedSize(f);
+	const a = tensor(tensors, 'proposalA', 'float32', 2);
+	if (a.shape[0] !== n || a.shape[1] !== ps) {
+		shapeError(
+			`must be [${n}, ${ps}] (proposals, f(f+1)/2), has [${a.shape.join(', ')}]`,
+			'tensors.proposalA'
+		);
+	}
+	const b = tensor(tensors, 'proposalB', 'float32', 2);
+	if (b.shape[0] !== n || b.shape[1] !== f) {
+		shapeError(
+			`must be [${n}, ${f}] (proposals, f), has [${b.shape.join(', ')}]`,
+			'tensors.proposalB'
+		);
+	}
+	checkFinite(a.array as Float32Array, ps, 'tensors.proposalA');
+	checkFinite(b.array as Float32Array, f, 'tensors.proposalB');
+	return {
+		songIds: v as string[],
+		itemGrams: a.array as Float32Array,
+		itemTargets: b.array as Float32Array
+	};
+}
+
+/** Floats the proposals of an update carry: `proposals (f(f+1)/2 + f)`. */
+export function proposalFloats(f: number, proposals: number): number {
+	return proposals * (packedSize(f) + f);
 }
 
 /** Floats an exact update carries: `f^2 + touched (f(f+1)/2 + f)`, plus `touched` int32 indices. */

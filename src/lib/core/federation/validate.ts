@@ -21,7 +21,12 @@ export const DEFAULT_OUTLIER_POLICY: OutlierPolicy = Object.freeze({
 export interface ValidationOptions {
 	readonly limits?: Partial<EnvelopeLimits>;
 	readonly outliers?: Partial<OutlierPolicy>;
+	/** Most new songs one update may propose; default DEFAULT_MAX_PROPOSALS. */
+	readonly maxProposals?: number;
 }
+
+/** Default cap on the songs one update may propose. */
+export const DEFAULT_MAX_PROPOSALS = 100_000;
 
 export interface Rejection {
 	/** Position of the file in the input list. */
@@ -62,6 +67,8 @@ interface Candidate {
  * with at least `minUpdates` updates, an update whose `|G|_F` or root-mean-square row norm of
  * b (exact) or g (compact) exceeds `multiple` times the round's median is rejected, or, with
  * 'clip', all its tensors are scaled by `multiple / ratio` (its largest ratio to the median).
+ * Proposals of new songs: at most `maxProposals`, none already in the catalog
+ * ('federation/bad-proposal'); their norms are not part of the outlier check.
  * Bad updates are listed with a reason; the round proceeds with the accepted ones.
  */
 export function validateUpdates(
@@ -75,6 +82,8 @@ export function validateUpdates(
 	const n = model.catalog.length;
 	const rejected: Rejection[] = [];
 	const candidates: Candidate[] = [];
+	let catalog: Set<string> | undefined;
+	const catalogSet = (): Set<string> => (catalog ??= new Set(model.catalog));
 	texts.forEach((text, index) => {
 		let update: ClientUpdate;
 		try {
@@ -131,6 +140,23 @@ export function validateUpdates(
 				'federation/bad-shape',
 				`The update's gradient has ${p.gradient.length / f} rows, the catalog has ${n} songs`
 			);
+		}
+		const q = update.proposals;
+		if (q !== undefined) {
+			const max = options.maxProposals ?? DEFAULT_MAX_PROPOSALS;
+			if (q.songIds.length > max) {
+				return reject(
+					'federation/bad-proposal',
+					`The update proposes ${q.songIds.length} new songs, more than the limit of ${max}`
+				);
+			}
+			const known = q.songIds.find((id) => catalogSet().has(id));
+			if (known !== undefined) {
+				return reject(
+					'federation/bad-proposal',
+					`The update proposes song '${known.slice(0, 60)}' as new, but the catalog has it`
+				);
+			}
 		}
 		candidates.push({ index, update, checksum: envelopeChecksum(text) });
 	});
@@ -205,9 +231,22 @@ export function validateUpdates(
 				factor,
 				reason: `The update was scaled by ${fmt(factor)}: ${what} (limit ${policy.multiple} times)`
 			});
+			const q = c.update.proposals;
 			accepted.push({
 				...c,
-				update: { ...c.update, payload: scalePayload(c.update.payload, factor) }
+				update: {
+					...c.update,
+					payload: scalePayload(c.update.payload, factor),
+					...(q
+						? {
+								proposals: {
+									...q,
+									itemGrams: scale(q.itemGrams, factor),
+									itemTargets: scale(q.itemTargets, factor)
+								}
+							}
+						: {})
+				}
 			});
 		});
 	}

@@ -1,0 +1,185 @@
+import { alsParams } from '../src/lib/core/als/params';
+import { CsvTokenizer } from '../src/lib/core/data/csv_tokenizer';
+import type { Interactions } from '../src/lib/core/data/interactions';
+import { nnz } from '../src/lib/core/data/csr';
+import { ownersFromLabels } from '../src/lib/core/federation/partition';
+import { simulate } from '../src/lib/core/federation/simulate';
+import { readTextChunks } from '../src/lib/node/files';
+import { useBackend } from '../src/lib/node/tf_backend';
+import type { Options } from './args';
+import {
+	DATASET_FILES,
+	DATASETS,
+	DEFAULT_WEIGHTING,
+	loadDataset,
+	type DatasetName
+} from './datasets';
+import { round } from './measure';
+
+/** One round of a federated simulation: the record `npm run bench -- federation` writes. */
+export interface FederationRecord {
+	suite: 'federation';
+	dataset: DatasetName;
+	mode: 'exact' | 'compact';
+	split: 'even' | 'activity' | 'tab';
+	clients: number;
+	/** Client labels of a tab split (KKBox source_system_tab; rare tabs merged as `other`). */
+	client_labels?: string[];
+	round: number;
+	ndcg_at_10: number;
+	/** Centralized ALS with exact (Cholesky) solves, as many sweeps, same init and split. */
+	central_ndcg_at_10: number;
+	ratio: number;
+	bytes_per_client: number;
+	round_s: number;
+	accepted: number;
+	users: number;
+	items: number;
+	nnz: number;
+	factors: number;
+	regularization: number;
+	alpha: number;
+	convention: 'hkv' | 'implicit';
+	weighting: string;
+	seed: number;
+	/** compact mode: per-item secant steps or the fixed step `compact_step`. */
+	compact_steps?: 'secant' | 'fixed';
+	compact_step?: number;
+}
+
+/**
+ * Defaults: the tuned implicit-convention settings of the README (Last.fm alpha 4, KKBox
+ * alpha 128, regularization 80), since at alpha 1 with KKBox's all-ones weights c - 1 = 0 and
+ * the item step degenerates (compact would equal exact by construction).
+ */
+const DEFAULT_ALPHA: Record<DatasetName, number> = { kkbox10k: 128, lastfm: 4, synthetic: 1 };
+const DEFAULT_REGULARIZATION: Record<DatasetName, number> = {
+	kkbox10k: 80,
+	lastfm: 80,
+	synthetic: 0.05
+};
+
+/**
+ * Most frequent `source_system_tab` of each user of `data` (ties: the tab met first), read by
+ * streaming the KKBox CSV; users whose rows have no tab get null.
+ */
+export async function majorityTabs(path: string, data: Interactions): Promise<(string | null)[]> {
+	const counts: Map<string, number>[] = Array.from({ length: data.users.size }, () => new Map());
+	let msnoCol = -1;
+	let tabCol = -1;
+	const tokenizer = new CsvTokenizer(',', (fields) => {
+		if (msnoCol < 0) {
+			msnoCol = fields.indexOf('msno');
+			tabCol = fields.indexOf('source_system_tab');
+			if (msnoCol < 0 || tabCol < 0) throw new Error(`${path}: no msno / source_system_tab`);
+			return;
+		}
+		const u = data.users.indexOf(fields[msnoCol]);
+		const tab = fields[tabCol];
+		if (u === undefined || !tab) return;
+		const c = counts[u];
+		c.set(tab, (c.get(tab) ?? 0) + 1);
+	});
+	for await (const chunk of readTextChunks(path)) tokenizer.push(chunk);
+	tokenizer.end();
+	return counts.map((c) => {
+		let best: string | null = null;
+		let bestCount = 0;
+		for (const [tab, n] of c) {
+			if (n > bestCount) {
+				best = tab;
+				bestCount = n;
+			}
+		}
+		return best;
+	});
+}
+
+export async function federationSuite(options: Options): Promise<FederationRecord[]> {
+	const name = options.choice('dataset', DATASETS, 'kkbox10k');
+	const mode = options.choice('mode', ['exact', 'compact'] as const, 'exact');
+	const split = options.choice('split', ['even', 'activity', 'tab'] as const, 'even');
+	let clients = options.number('clients', 10);
+	const rounds = options.number('rounds', 20);
+	const seed = options.number('seed', 1);
+	const params = alsParams({
+		factors: options.number('factors', 32),
+		regularization: options.number('regularization', DEFAULT_REGULARIZATION[name]),
+		alpha: options.number('alpha', DEFAULT_ALPHA[name]),
+		convention: options.choice('convention', ['hkv', 'implicit'] as const, 'implicit'),
+		seed: options.number('init-seed', 42)
+	});
+	const weighting = options.optionalString('weighting');
+	const synthetic = {
+		users: options.number('users', 2000),
+		items: options.number('items', 3000),
+		nnz: options.number('nnz', 60_000)
+	};
+	const compactStep = options.number('compact-step', 1);
+	const compactSecant = options.choice('compact-steps', ['secant', 'fixed'] as const, 'secant');
+	options.assertAllUsed();
+	if (split === 'tab' && name !== 'kkbox10k') {
+		throw new Error('--split tab needs KKBox (source_system_tab); use --dataset kkbox10k');
+	}
+
+	await useBackend('wasm');
+	const dataset = await loadDataset(name, { weighting: weighting as never, synthetic, seed });
+	const data = dataset.interactions;
+	let owner: Int32Array | undefined;
+	let labels: string[] | undefined;
+	if (split === 'tab') {
+		const partition = ownersFromLabels(await majorityTabs(DATASET_FILES.kkbox10k, data), clients);
+		owner = partition.owner;
+		labels = partition.labels;
+		clients = labels.length;
+	}
+	const base = {
+		suite: 'federation' as const,
+		dataset: name,
+		mode,
+		split,
+		clients,
+		...(labels ? { client_labels: labels } : {}),
+		users: data.users.size,
+		items: data.items.size,
+		nnz: nnz(data.matrix),
+		factors: params.factors,
+		regularization: params.regularization,
+		alpha: params.alpha,
+		convention: params.convention,
+		weighting: weighting ?? DEFAULT_WEIGHTING[name] ?? 'synthetic',
+		seed,
+		...(mode === 'compact' ? { compact_steps: compactSecant, compact_step: compactStep } : {})
+	};
+	const records: FederationRecord[] = [];
+	await simulate({
+		interactions: data,
+		clients,
+		rounds,
+		mode,
+		split: split === 'tab' ? 'even' : split,
+		owner,
+		params,
+		seed,
+		aggregate: { compactStep },
+		compactSecant: compactSecant === 'secant',
+		onRound: (r) => {
+			const record: FederationRecord = {
+				...base,
+				round: r.round,
+				ndcg_at_10: round(r.ndcg_at_10),
+				central_ndcg_at_10: round(r.central_ndcg_at_10),
+				ratio: round(r.ndcg_at_10 / r.central_ndcg_at_10),
+				bytes_per_client: Math.round(r.bytes_per_client),
+				round_s: round(r.round_s, 2),
+				accepted: r.accepted
+			};
+			records.push(record);
+			console.error(
+				`round ${r.round}: ndcg ${record.ndcg_at_10} central ${record.central_ndcg_at_10} ` +
+					`bytes ${record.bytes_per_client} ${record.round_s}s`
+			);
+		}
+	});
+	return records;
+}
