@@ -1,0 +1,73 @@
+/**
+ * Main-thread side of the federation worker: run one command in a fresh module worker and
+ * resolve with its result; `onEvent` sees the stage and progress events.
+ */
+import type { RoundRecord } from '$lib/core/federation/simulate';
+import type {
+	AggregateResult,
+	ClientResult,
+	FederationCommand,
+	FederationEvent,
+	ValidationSummary
+} from '$lib/workers/federation.worker';
+
+export class FederationTaskError extends Error {
+	readonly code: string;
+	constructor(code: string, message: string) {
+		super(message);
+		this.name = 'FederationTaskError';
+		this.code = code;
+	}
+}
+
+type ResultOf<C extends FederationCommand['type']> = C extends 'client-update'
+	? ClientResult
+	: C extends 'validate'
+		? ValidationSummary
+		: C extends 'catalog'
+			? { itemIds: string[] }
+			: C extends 'simulate'
+				? { backend: string; records: RoundRecord[] }
+				: AggregateResult;
+
+/**
+ * Run `command` in a worker; rejects with FederationTaskError (code 'cancelled' when `signal`
+ * aborts: the worker is terminated at once).
+ */
+export function runFederationTask<C extends FederationCommand>(
+	command: C,
+	onEvent: (event: FederationEvent) => void = () => undefined,
+	signal?: AbortSignal
+): Promise<ResultOf<C['type']>> {
+	const worker = new Worker(new URL('../workers/federation.worker.ts', import.meta.url), {
+		type: 'module'
+	});
+	return new Promise<ResultOf<C['type']>>((resolve, reject) => {
+		signal?.addEventListener('abort', () => {
+			worker.terminate();
+			reject(new FederationTaskError('cancelled', 'Stopped'));
+		});
+		worker.onmessage = (e: MessageEvent<FederationEvent>) => {
+			const event = e.data;
+			onEvent(event);
+			if (event.type === 'error') {
+				worker.terminate();
+				reject(new FederationTaskError(event.code, event.message));
+			} else if (
+				event.type === 'client-done' ||
+				event.type === 'catalog-done' ||
+				event.type === 'simulate-done' ||
+				event.type === 'validate-done' ||
+				event.type === 'aggregate-done'
+			) {
+				worker.terminate();
+				resolve(event.result as ResultOf<C['type']>);
+			}
+		};
+		worker.onerror = (e: ErrorEvent) => {
+			worker.terminate();
+			reject(new FederationTaskError('worker', e.message || 'the federation worker failed'));
+		};
+		worker.postMessage(command);
+	});
+}

@@ -1,0 +1,215 @@
+/**
+ * Federation worker: the seconds-long parts of a round, off the main thread. A client reads
+ * its dataset file and computes its update against a global (its user factors come back too,
+ * for a local model, and never go into the update); a coordinator validates a round's update
+ * files and aggregates the accepted ones into the next global.
+ */
+import type { AlsParams } from '$lib/core/als/params';
+import { ingest } from '$lib/core/data/ingest';
+import { resolveWeighting, type Weighting } from '$lib/core/data/weights';
+import { isMusicrecError } from '$lib/core/errors';
+import { aggregate } from '$lib/core/federation/aggregate';
+import { computeClientUpdate } from '$lib/core/federation/client_update';
+import type { FederationMode } from '$lib/core/federation/fields';
+import type { PartitionKind } from '$lib/core/federation/partition';
+import { simulate, type RoundRecord } from '$lib/core/federation/simulate';
+import { publishGlobal, readGlobalFile } from '$lib/core/federation/global_file';
+import { encodeUpdateFile, type UpdateCounts } from '$lib/core/federation/update_file';
+import { validateUpdates, type ValidationResult } from '$lib/core/federation/validate';
+import { blobTextChunks } from '$lib/platform/file_chunks';
+
+/** Main thread to worker. */
+export type FederationCommand =
+	| {
+			readonly type: 'client-update';
+			readonly globalText: string;
+			readonly file: Blob;
+			readonly weighting?: Weighting;
+	  }
+	| { readonly type: 'catalog'; readonly file: Blob }
+	| {
+			readonly type: 'simulate';
+			readonly file: Blob;
+			readonly clients: number;
+			readonly rounds: number;
+			readonly mode: FederationMode;
+			readonly split: PartitionKind;
+			readonly params: Partial<AlsParams>;
+	  }
+	| { readonly type: 'validate'; readonly globalText: string; readonly texts: string[] }
+	| { readonly type: 'aggregate'; readonly globalText: string; readonly texts: string[] };
+
+/** A client's round result: the update file and what stays local. */
+export interface ClientResult {
+	readonly updateText: string;
+	readonly counts: UpdateCounts;
+	readonly factors: number;
+	readonly catalogSize: number;
+	/** Local interactions with songs missing from the catalog (not sent). */
+	readonly unknownSongEntries: number;
+	readonly weighting: Weighting;
+	readonly dataset: { readonly users: number; readonly items: number; readonly nnz: number };
+	/** Local user ids and their factors [users, f] (float32): kept in this browser. */
+	readonly userIds: string[];
+	readonly userFactors: Float32Array;
+}
+
+/** Validation without the decoded updates: which file indices were accepted. */
+export interface ValidationSummary {
+	readonly accepted: number[];
+	readonly rejected: ValidationResult['rejected'];
+	readonly clipped: ValidationResult['clipped'];
+}
+
+export interface AggregateResult {
+	readonly text: string;
+	readonly checksum: string;
+	readonly round: number;
+	readonly validation: ValidationSummary;
+}
+
+export type FederationStage =
+	'reading' | 'solving' | 'encoding' | 'validating' | 'aggregating' | 'backend' | 'simulating';
+
+/** Registers and picks a tfjs backend (the simulation's evaluation needs one). */
+export type BackendPicker = () => Promise<{ backend: string }>;
+
+async function defaultBackend(): Promise<{ backend: string }> {
+	const backends = await import('$lib/platform/tf_backends');
+	return backends.selectBackend();
+}
+
+/** Worker to main thread. */
+export type FederationEvent =
+	| { readonly type: 'stage'; readonly stage: FederationStage }
+	| { readonly type: 'progress'; readonly rows: number; readonly fraction: number }
+	| { readonly type: 'client-done'; readonly result: ClientResult }
+	| { readonly type: 'catalog-done'; readonly result: { readonly itemIds: string[] } }
+	| { readonly type: 'sim-round'; readonly record: RoundRecord }
+	| {
+			readonly type: 'simulate-done';
+			readonly result: { readonly backend: string; readonly records: RoundRecord[] };
+	  }
+	| { readonly type: 'validate-done'; readonly result: ValidationSummary }
+	| { readonly type: 'aggregate-done'; readonly result: AggregateResult }
+	| { readonly type: 'error'; readonly code: string; readonly message: string };
+
+/** Uniform [0, 1) from the platform's cryptographic generator. */
+function cryptoRandom(): number {
+	const a = new Uint32Array(1);
+	crypto.getRandomValues(a);
+	return a[0] / 2 ** 32;
+}
+
+function summarize(texts: readonly string[], v: ValidationResult): ValidationSummary {
+	const bad = new Set(v.rejected.map((r) => r.index));
+	const accepted: number[] = [];
+	for (let i = 0; i < texts.length; i++) if (!bad.has(i)) accepted.push(i);
+	return { accepted, rejected: v.rejected, clipped: v.clipped };
+}
+
+/** Run one command to the end, posting stages and exactly one 'done' or 'error' event. */
+export async function runFederationCommand(
+	command: FederationCommand,
+	post: (event: FederationEvent, transfer?: Transferable[]) => void,
+	random: () => number = cryptoRandom,
+	pickBackend: BackendPicker = defaultBackend
+): Promise<void> {
+	try {
+		if (command.type === 'simulate') {
+			post({ type: 'stage', stage: 'backend' });
+			const { backend } = await pickBackend();
+			post({ type: 'stage', stage: 'reading' });
+			const data = await ingest(blobTextChunks(command.file), { badLines: 'skip' });
+			post({ type: 'stage', stage: 'simulating' });
+			const records = await simulate({
+				interactions: data.interactions,
+				clients: command.clients,
+				rounds: command.rounds,
+				mode: command.mode,
+				split: command.split,
+				params: command.params,
+				onRound: (record) => post({ type: 'sim-round', record })
+			});
+			post({ type: 'simulate-done', result: { backend, records } });
+			return;
+		}
+		if (command.type === 'catalog') {
+			post({ type: 'stage', stage: 'reading' });
+			const data = await ingest(blobTextChunks(command.file), { badLines: 'skip' });
+			post({ type: 'catalog-done', result: { itemIds: data.interactions.items.toArray() } });
+			return;
+		}
+		const global = readGlobalFile(command.globalText);
+		if (command.type === 'client-update') {
+			post({ type: 'stage', stage: 'reading' });
+			const size = Math.max(1, command.file.size);
+			const data = await ingest(blobTextChunks(command.file), {
+				weighting: command.weighting,
+				badLines: 'skip',
+				progressEvery: 20_000,
+				onProgress: ({ rows, chars }) =>
+					post({ type: 'progress', rows, fraction: Math.min(1, chars / size) })
+			});
+			post({ type: 'stage', stage: 'solving' });
+			const round = computeClientUpdate(global, data.interactions, { random });
+			post({ type: 'stage', stage: 'encoding' });
+			const updateText = encodeUpdateFile(round.update);
+			const m = data.interactions.matrix;
+			const userFactors = Float32Array.from(round.userFactors);
+			const result: ClientResult = {
+				updateText,
+				counts: round.update.counts,
+				factors: round.update.factors,
+				catalogSize: global.model.catalog.length,
+				unknownSongEntries: round.unknownSongEntries,
+				weighting: resolveWeighting(data.schema, command.weighting),
+				dataset: { users: m.rows, items: m.cols, nnz: m.indptr[m.rows] },
+				userIds: data.interactions.users.toArray(),
+				userFactors
+			};
+			post({ type: 'client-done', result }, [userFactors.buffer as ArrayBuffer]);
+			return;
+		}
+		post({ type: 'stage', stage: 'validating' });
+		const validation = validateUpdates(global, command.texts);
+		const summary = summarize(command.texts, validation);
+		if (command.type === 'validate') {
+			post({ type: 'validate-done', result: summary });
+			return;
+		}
+		post({ type: 'stage', stage: 'aggregating' });
+		const next = publishGlobal(aggregate(global, validation.accepted));
+		post({
+			type: 'aggregate-done',
+			result: {
+				text: next.text,
+				checksum: next.checksum,
+				round: next.model.round,
+				validation: summary
+			}
+		});
+	} catch (e) {
+		post({
+			type: 'error',
+			code: isMusicrecError(e) ? e.code : 'unknown',
+			message: e instanceof Error ? e.message : String(e)
+		});
+	}
+}
+
+interface WorkerScope {
+	onmessage: ((event: MessageEvent<FederationCommand>) => void) | null;
+	postMessage(message: unknown, transfer?: Transferable[]): void;
+}
+
+// Wire the protocol when running as a dedicated worker (not when imported by tests).
+const scope = globalThis as unknown as Partial<WorkerScope> & { WorkerGlobalScope?: unknown };
+if (typeof scope.WorkerGlobalScope !== 'undefined') {
+	const worker = scope as WorkerScope;
+	worker.onmessage = (event) => {
+		void runFederationCommand(event.data, (message, transfer) =>
+			worker.postMessage(message, transfer ?? [])
+		);
+	};
+}

@@ -1,0 +1,296 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeUpdateFile, encodeUpdateFile } from '../../src/lib/core/federation/update_file';
+import { launchBrowser } from './browser';
+import { serveStatic } from './static_server';
+
+const OUT = 'test-results/federation';
+
+/** The demo file split by user (msno) into two KKBox-schema CSVs, users alternating by first appearance. */
+function partitions(): { a: string; b: string; usersA: Set<string>; usersB: Set<string> } {
+	const lines = readFileSync('static/data/kkbox_train_10k.csv', 'utf8').trimEnd().split('\n');
+	const header = lines[0];
+	const columns = header.split(',');
+	const msno = columns.indexOf('msno');
+	const order = new Map<string, number>();
+	const a = [header];
+	const b = [header];
+	for (const line of lines.slice(1)) {
+		const user = line.split(',')[msno];
+		if (!order.has(user)) order.set(user, order.size);
+		(order.get(user)! % 2 === 0 ? a : b).push(line);
+	}
+	const usersA = new Set([...order].filter(([, k]) => k % 2 === 0).map(([u]) => u));
+	const usersB = new Set([...order].filter(([, k]) => k % 2 === 1).map(([u]) => u));
+	return { a: a.join('\n') + '\n', b: b.join('\n') + '\n', usersA, usersB };
+}
+
+async function waitForDataset(page: Page, name: string): Promise<void> {
+	await page.waitForFunction(
+		(n) => document.querySelector('[data-testid=status-dataset]')?.textContent?.trim() === n,
+		name,
+		{ timeout: 120_000 }
+	);
+}
+
+/** Click a download link and save the file; returns its path and suggested name. */
+async function download(page: Page, testId: string, name: string): Promise<[string, string]> {
+	const [d] = await Promise.all([page.waitForEvent('download'), page.getByTestId(testId).click()]);
+	const path = `${OUT}/${name}`;
+	await d.saveAs(path);
+	return [path, d.suggestedFilename()];
+}
+
+async function openTab(
+	page: Page,
+	baseUrl: string,
+	tab: 'Coordinator' | 'Client' | 'Simulation'
+): Promise<void> {
+	await page.goto(new URL('federation/', baseUrl).href);
+	await page.getByRole('tabpanel').waitFor();
+	await page.getByRole('tab', { name: tab }).click();
+	await expect
+		.poll(() => page.getByRole('tab', { name: tab }).getAttribute('aria-selected'))
+		.toBe('true');
+}
+
+describe('Federation page: a coordinator and two clients (built static site, headless Chromium)', () => {
+	let server: Awaited<ReturnType<typeof serveStatic>>;
+	const browsers: Awaited<ReturnType<typeof launchBrowser>>[] = [];
+	const errors: string[] = [];
+	let coordinator: Page;
+	let clients: Page[];
+
+	beforeAll(async () => {
+		mkdirSync(OUT, { recursive: true });
+		server = await serveStatic('build');
+		for (let k = 0; k < 3; k++) browsers.push(await launchBrowser());
+		const pages = await Promise.all(browsers.map((b) => b.context.newPage()));
+		for (const p of pages) p.on('pageerror', (e) => errors.push(e.message));
+		[coordinator, ...clients] = pages;
+	});
+	afterAll(async () => {
+		for (const b of browsers) await b.close();
+		await server?.close();
+	});
+
+	it('runs one full round through files, rejects tampered updates, and recommends from r1', async () => {
+		const parts = partitions();
+		expect(parts.usersA.size).toBeGreaterThan(100);
+		for (const u of parts.usersA) expect(parts.usersB.has(u)).toBe(false);
+		const partFiles = [
+			{ name: 'client_a.csv', text: parts.a },
+			{ name: 'client_b.csv', text: parts.b }
+		];
+
+		// Coordinator: demo data, a small model, made active.
+		await coordinator.goto(server.url);
+		await waitForDataset(coordinator, 'kkbox_train_10k.csv');
+		await coordinator.getByTestId('save-status').filter({ hasText: 'Saved' }).waitFor();
+		await coordinator.goto(new URL('models/', server.url).href);
+		// Hydrated once the layout has read the stored state into the header.
+		await waitForDataset(coordinator, 'kkbox_train_10k.csv');
+		await coordinator.getByLabel('Name').fill('coordinator model');
+		await coordinator.getByLabel('Factors').fill('10');
+		await coordinator.getByLabel('Iterations').fill('3');
+		await coordinator.getByRole('button', { name: 'Train', exact: true }).click();
+		const row = coordinator.locator('[data-testid=model-list] tbody tr', {
+			hasText: 'coordinator model'
+		});
+		try {
+			await row.waitFor({ timeout: 150_000 });
+		} catch (e) {
+			await coordinator.screenshot({ path: `${OUT}/models_failed.png`, fullPage: true });
+			throw e;
+		}
+		await row.getByRole('button', { name: 'Set active' }).click();
+		await expect
+			.poll(() => coordinator.getByTestId('status-model').textContent())
+			.toBe('coordinator model');
+
+		// Clients: each loads its own partition through the Data page's file input.
+		await Promise.all(
+			clients.map(async (page, k) => {
+				await page.goto(server.url);
+				await waitForDataset(page, 'kkbox_train_10k.csv');
+				await page.getByTestId('save-status').filter({ hasText: 'Saved' }).waitFor();
+				await page.getByTestId('file-input').setInputFiles({
+					name: partFiles[k].name,
+					mimeType: 'text/csv',
+					buffer: Buffer.from(partFiles[k].text)
+				});
+				await waitForDataset(page, partFiles[k].name);
+				await page.getByTestId('save-status').filter({ hasText: 'Saved' }).waitFor();
+			})
+		);
+
+		// Coordinator creates an exact-mode federation from the active model.
+		await openTab(coordinator, server.url, 'Coordinator');
+		await coordinator.getByLabel('Federation id').fill('e2e-fed');
+		await coordinator.getByLabel(/^Start from/).selectOption('model');
+		await coordinator.getByLabel(/^Mode/).selectOption('exact');
+		await coordinator.getByRole('button', { name: 'Create federation' }).click();
+		await coordinator.getByTestId('download-global').waitFor();
+		await expect(coordinator.getByTestId('federation-mode').textContent()).resolves.toBe('exact');
+		const [global0, global0Name] = await download(coordinator, 'download-global', 'global-r0.json');
+		expect(global0Name).toBe('musicrec-global-e2e-fed-r0.json');
+		const g0 = JSON.parse(readFileSync(global0, 'utf8')) as {
+			kind: string;
+			meta: { round: number; catalog: string[]; params: { factors: number } };
+		};
+		expect(g0.kind).toBe('global');
+		expect(g0.meta.round).toBe(0);
+		expect(g0.meta.params.factors).toBe(10);
+		expect(g0.meta.catalog.length).toBe(5772);
+		await coordinator.screenshot({ path: `${OUT}/coordinator_r0.png`, fullPage: true });
+
+		// Each client imports r0, computes its update and downloads it.
+		const updates: string[] = [];
+		for (const [k, page] of clients.entries()) {
+			await openTab(page, server.url, 'Client');
+			await page.getByTestId('global-input').setInputFiles(global0);
+			await expect.poll(() => page.getByTestId('client-round').textContent()).toBe('0');
+			await page.getByRole('button', { name: 'Compute my update for round 0' }).click();
+			await page.getByTestId('download-update').waitFor({ timeout: 120_000 });
+			const users = Number(
+				(await page.getByTestId('count-users').textContent())!.replace(/,/g, '')
+			);
+			expect(users).toBe(k === 0 ? parts.usersA.size : parts.usersB.size);
+			expect(await page.getByTestId('mode-reveals').textContent()).toContain(
+				'which catalog songs your data touches'
+			);
+			const [path, name] = await download(page, 'download-update', `update-${k}.json`);
+			expect(name).toMatch(/^musicrec-update-e2e-fed-r0-[0-9a-f]{8}\.json$/);
+			const text = readFileSync(path, 'utf8');
+			// Nothing of the client's user ids travels.
+			for (const u of k === 0 ? parts.usersA : parts.usersB) expect(text.includes(u)).toBe(false);
+			const decoded = decodeUpdateFile(text);
+			expect(decoded.counts.users).toBe(users);
+			updates.push(path);
+			await page.screenshot({ path: `${OUT}/client_${k}_r0.png`, fullPage: true });
+		}
+
+		// Three tampered updates, each re-encoded with a valid checksum so only one thing is wrong.
+		const base = decodeUpdateFile(readFileSync(updates[0], 'utf8'));
+		const tampered = [
+			{
+				file: `${OUT}/tampered-round.json`,
+				update: { ...base, clientId: 'aaaaaaaaaaaaaaa1', round: 5 }
+			},
+			{
+				file: `${OUT}/tampered-nan.json`,
+				update: (() => {
+					if (base.payload.mode !== 'exact') throw new Error('expected exact mode');
+					const itemTargets = base.payload.itemTargets.slice();
+					itemTargets[3] = NaN;
+					return {
+						...base,
+						clientId: 'aaaaaaaaaaaaaaa2',
+						payload: { ...base.payload, itemTargets }
+					};
+				})()
+			},
+			{
+				file: `${OUT}/tampered-base.json`,
+				update: { ...base, clientId: 'aaaaaaaaaaaaaaa3', baseChecksum: 'sha256:' + '0'.repeat(64) }
+			}
+		];
+		for (const t of tampered) writeFileSync(t.file, encodeUpdateFile(t.update));
+
+		await coordinator
+			.getByTestId('update-input')
+			.setInputFiles([...updates, ...tampered.map((t) => t.file)]);
+		const rows = coordinator.locator('[data-testid=received-table] tbody tr');
+		await expect.poll(() => rows.count(), { timeout: 60_000 }).toBe(5);
+		const verdicts = await rows.locator('[data-testid=verdict]').allTextContents();
+		const reasons = await rows.locator('[data-testid=reason]').allTextContents();
+		expect(verdicts.map((v) => v.trim())).toEqual([
+			'Accepted',
+			'Accepted',
+			'Rejected',
+			'Rejected',
+			'Rejected'
+		]);
+		expect(reasons[2]).toContain('round 5');
+		expect(reasons[3]).toMatch(/not finite \(NaN\)/);
+		expect(reasons[4]).toContain('different global');
+		await coordinator.screenshot({ path: `${OUT}/coordinator_received.png`, fullPage: true });
+
+		// Aggregate: global r1.
+		await coordinator.getByRole('button', { name: 'Aggregate 2 accepted updates' }).click();
+		await expect
+			.poll(() => coordinator.getByTestId('current-round').textContent(), { timeout: 60_000 })
+			.toBe('1');
+		const [global1, global1Name] = await download(coordinator, 'download-global', 'global-r1.json');
+		expect(global1Name).toBe('musicrec-global-e2e-fed-r1.json');
+		const g1 = JSON.parse(readFileSync(global1, 'utf8')) as { meta: { round: number } };
+		expect(g1.meta.round).toBe(1);
+		const bytes = readFileSync(updates[0]).length + readFileSync(updates[1]).length;
+
+		// State survives a reload: round 1, and round 0 recorded with 2 clients and their bytes.
+		await coordinator.reload();
+		await expect.poll(() => coordinator.getByTestId('current-round').textContent()).toBe('1');
+		const round0 = coordinator.locator('[data-testid=rounds-table] tbody tr').first();
+		const cells = await round0.locator('td').allTextContents();
+		expect(cells[0]).toBe('0');
+		expect(cells[2]).toBe('2');
+		expect(cells[3]).toBe(bytes.toLocaleString('en-US'));
+		await coordinator.getByTestId('rounds-chart').waitFor();
+		await coordinator.screenshot({ path: `${OUT}/coordinator_r1.png`, fullPage: true });
+
+		// Both clients import r1 as their active model and get recommendations.
+		for (const [k, page] of clients.entries()) {
+			await page.reload();
+			await expect.poll(() => page.getByTestId('client-round').textContent()).toBe('0');
+			await page.getByTestId('global-input').setInputFiles(global1);
+			await expect.poll(() => page.getByTestId('client-round').textContent()).toBe('1');
+			await page.getByRole('button', { name: 'Use global round 1 as my active model' }).click();
+			await page.getByTestId('activated').waitFor({ timeout: 120_000 });
+			await expect
+				.poll(() => page.getByTestId('status-model').textContent())
+				.toBe('federated e2e-fed r1');
+			await page.screenshot({ path: `${OUT}/client_${k}_r1.png`, fullPage: true });
+
+			await page.goto(new URL('recommend/', server.url).href);
+			await page.getByLabel('User (msno)').waitFor({ timeout: 60_000 });
+			await page.getByLabel('or row').fill('0');
+			await page.getByLabel('or row').press('Tab');
+			const user = await page.getByLabel('User (msno)').inputValue();
+			expect((k === 0 ? parts.usersA : parts.usersB).has(user)).toBe(true);
+			await page.getByRole('button', { name: 'Recommend', exact: true }).click();
+			await page.locator('[data-testid=user-recs]').waitFor({ timeout: 60_000 });
+			await expect
+				.poll(() => page.locator('[data-testid=user-recs] tbody tr').count())
+				.toBeGreaterThan(0);
+			await page.screenshot({ path: `${OUT}/client_${k}_recommend.png`, fullPage: true });
+		}
+		expect(errors).toEqual([]);
+	});
+
+	it('simulates exact-mode rounds in a worker: federated equals centralized', async () => {
+		await openTab(coordinator, server.url, 'Simulation');
+		await coordinator.getByLabel('Clients').fill('3');
+		await coordinator.getByLabel('Rounds').fill('2');
+		await coordinator.getByLabel('Factors').fill('8');
+		await coordinator.getByLabel(/^Federation mode/).selectOption('exact');
+		await coordinator.getByRole('button', { name: 'Run simulation' }).click();
+		const rows = coordinator.locator('[data-testid=sim-table] tbody tr');
+		await expect.poll(() => rows.count(), { timeout: 150_000 }).toBe(2);
+		await coordinator
+			.getByRole('button', { name: 'Run simulation' })
+			.and(coordinator.locator(':enabled'))
+			.waitFor({ timeout: 60_000 });
+		for (let k = 0; k < 2; k++) {
+			const cells = await rows.nth(k).locator('td').allTextContents();
+			expect(cells[0]).toBe(String(k + 1));
+			expect(Number(cells[1])).toBeGreaterThan(0);
+			// One exact round with every client is one centralized sweep.
+			expect(cells[1]).toBe(cells[2]);
+			expect(cells[3]).toBe('100.0%');
+		}
+		await expect(coordinator.locator('[data-testid=sim-chart] circle').count()).resolves.toBe(2);
+		await coordinator.screenshot({ path: `${OUT}/simulation.png`, fullPage: true });
+		expect(errors).toEqual([]);
+	});
+});

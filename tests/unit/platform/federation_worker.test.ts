@@ -1,0 +1,120 @@
+import { describe, expect, it } from 'vitest';
+import { aggregate } from '../../../src/lib/core/federation/aggregate';
+import {
+	createInitialGlobal,
+	publishGlobal,
+	readGlobalFile
+} from '../../../src/lib/core/federation/global_file';
+import { decodeUpdateFile, encodeUpdateFile } from '../../../src/lib/core/federation/update_file';
+import {
+	runFederationCommand,
+	type AggregateResult,
+	type ClientResult,
+	type FederationEvent,
+	type ValidationSummary
+} from '../../../src/lib/workers/federation.worker';
+
+const HEADER = 'msno,song_id,source_system_tab,source_screen_name,source_type,target';
+
+/** A KKBox-schema CSV: user u listened to songs (u * 3 + k) mod 7 for k < 4. */
+function csv(users: number[]): string {
+	const lines = [HEADER];
+	for (const u of users) {
+		for (let k = 0; k < 4; k++) {
+			lines.push(`user${u},song${(u * 3 + k) % 7},explore,Explore,playlist,${(u + k) % 2}`);
+		}
+	}
+	return lines.join('\n') + '\n';
+}
+
+/** One stream for the whole file, so that each client draws a different client id. */
+let seed = 1;
+
+async function run(command: Parameters<typeof runFederationCommand>[0]) {
+	const events: FederationEvent[] = [];
+	const random = () => {
+		seed = (seed * 16807) % 2147483647;
+		return (seed - 1) / 2147483646;
+	};
+	await runFederationCommand(command, (e) => events.push(e), random);
+	return events;
+}
+
+function last<T>(events: FederationEvent[], type: FederationEvent['type']): T {
+	const e = events.find((x) => x.type === type);
+	if (!e || !('result' in e)) throw new Error(`no ${type}: ${JSON.stringify(events.at(-1))}`);
+	return e.result as T;
+}
+
+describe('federation worker protocol', () => {
+	const catalog = Array.from({ length: 7 }, (_, i) => `song${i}`);
+	const g0 = publishGlobal(
+		createInitialGlobal({
+			federationId: 'fed-w',
+			mode: 'exact',
+			params: { factors: 3, regularization: 0.1 },
+			catalog
+		})
+	);
+
+	it('computes client updates, validates and aggregates like the core does directly', async () => {
+		const parts = [csv([0, 2, 4]), csv([1, 3, 5])];
+		const results: ClientResult[] = [];
+		for (const text of parts) {
+			const events = await run({
+				type: 'client-update',
+				globalText: g0.text,
+				file: new Blob([text])
+			});
+			expect(events.some((e) => e.type === 'stage' && e.stage === 'solving')).toBe(true);
+			results.push(last<ClientResult>(events, 'client-done'));
+		}
+		expect(results[0].counts.users).toBe(3);
+		expect(results[0].counts.interactions).toBe(12);
+		expect(results[0].userIds).toEqual(['user0', 'user2', 'user4']);
+		expect(results[0].userFactors.length).toBe(3 * 3);
+		expect(results[0].weighting).toBe('one-plus-target');
+		// The update text names no user.
+		for (const r of results) expect(r.updateText).not.toMatch(/user\d/);
+
+		const texts = [...results.map((r) => r.updateText), 'not an update'];
+		const summary = last<ValidationSummary>(
+			await run({ type: 'validate', globalText: g0.text, texts }),
+			'validate-done'
+		);
+		expect(summary.accepted).toEqual([0, 1]);
+		expect(summary.rejected.map((r) => r.index)).toEqual([2]);
+
+		const agg = last<AggregateResult>(
+			await run({ type: 'aggregate', globalText: g0.text, texts }),
+			'aggregate-done'
+		);
+		expect(agg.round).toBe(1);
+		const direct = aggregate(
+			g0,
+			results.map((r) => decodeUpdateFile(r.updateText))
+		);
+		const g1 = readGlobalFile(agg.text);
+		expect(g1.checksum).toBe(agg.checksum);
+		expect(g1.model.previousChecksum).toBe(g0.checksum);
+		expect(Array.from(g1.model.itemFactors)).toEqual(Array.from(direct.itemFactors));
+	});
+
+	it('reports a broken global or a wrong-round update as an error or a rejection', async () => {
+		const bad = await run({ type: 'validate', globalText: '{}', texts: [] });
+		expect(bad.at(-1)).toMatchObject({ type: 'error' });
+		const events = await run({
+			type: 'client-update',
+			globalText: g0.text,
+			file: new Blob([csv([0])])
+		});
+		const update = decodeUpdateFile(last<ClientResult>(events, 'client-done').updateText);
+		const wrong = encodeUpdateFile({ ...update, round: 3 });
+		const summary = last<ValidationSummary>(
+			await run({ type: 'validate', globalText: g0.text, texts: [wrong] }),
+			'validate-done'
+		);
+		expect(summary.accepted).toEqual([]);
+		expect(summary.rejected[0]).toMatchObject({ index: 0, code: 'federation/wrong-round' });
+	});
+});
