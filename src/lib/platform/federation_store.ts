@@ -5,6 +5,7 @@
  */
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type { AlsParams } from '$lib/core/als/params';
+import type { CompactState } from '$lib/core/federation/aggregate';
 import { MusicrecError } from '$lib/core/errors';
 import type { FederationMode } from '$lib/core/federation/fields';
 
@@ -30,6 +31,8 @@ export interface StoredGlobal {
 	readonly createdAt: string;
 	/** For round r > 0: accepted updates and their bytes that produced it (round r - 1's). */
 	readonly aggregatedFrom?: { readonly accepted: number; readonly bytes: number };
+	/** Compact mode: the coordinator's step state after producing this global (for round r + 1). */
+	readonly compactState?: CompactState;
 }
 
 /** How the coordinator judged one update file. */

@@ -8,7 +8,7 @@ import type { AlsParams } from '$lib/core/als/params';
 import { ingest } from '$lib/core/data/ingest';
 import { resolveWeighting, type Weighting } from '$lib/core/data/weights';
 import { isMusicrecError } from '$lib/core/errors';
-import { aggregate } from '$lib/core/federation/aggregate';
+import { aggregate, createCompactState, type CompactState } from '$lib/core/federation/aggregate';
 import { computeClientUpdate } from '$lib/core/federation/client_update';
 import type { FederationMode } from '$lib/core/federation/fields';
 import type { PartitionKind } from '$lib/core/federation/partition';
@@ -37,7 +37,13 @@ export type FederationCommand =
 			readonly params: Partial<AlsParams>;
 	  }
 	| { readonly type: 'validate'; readonly globalText: string; readonly texts: string[] }
-	| { readonly type: 'aggregate'; readonly globalText: string; readonly texts: string[] };
+	| {
+			readonly type: 'aggregate';
+			readonly globalText: string;
+			readonly texts: string[];
+			/** Compact mode: the coordinator's per-item step state from the previous round. */
+			readonly compactState?: CompactState;
+	  };
 
 /** A client's round result: the update file and what stays local. */
 export interface ClientResult {
@@ -66,6 +72,8 @@ export interface AggregateResult {
 	readonly checksum: string;
 	readonly round: number;
 	readonly validation: ValidationSummary;
+	/** Compact mode: the step state to keep for the next round. */
+	readonly compactState?: CompactState;
 }
 
 export type FederationStage =
@@ -179,14 +187,18 @@ export async function runFederationCommand(
 			return;
 		}
 		post({ type: 'stage', stage: 'aggregating' });
-		const next = publishGlobal(aggregate(global, validation.accepted));
+		// Compact mode takes per-item secant steps, which need the previous round's state.
+		const compactState =
+			global.model.mode === 'compact' ? (command.compactState ?? createCompactState()) : undefined;
+		const next = publishGlobal(aggregate(global, validation.accepted, { compactState }));
 		post({
 			type: 'aggregate-done',
 			result: {
 				text: next.text,
 				checksum: next.checksum,
 				round: next.model.round,
-				validation: summary
+				validation: summary,
+				compactState
 			}
 		});
 	} catch (e) {

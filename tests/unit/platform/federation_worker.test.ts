@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { aggregate } from '../../../src/lib/core/federation/aggregate';
+import { aggregate, createCompactState } from '../../../src/lib/core/federation/aggregate';
 import {
 	createInitialGlobal,
 	publishGlobal,
@@ -116,5 +116,48 @@ describe('federation worker protocol', () => {
 		);
 		expect(summary.accepted).toEqual([]);
 		expect(summary.rejected[0]).toMatchObject({ index: 0, code: 'federation/wrong-round' });
+	});
+
+	it('carries the compact-mode step state from round to round like the core simulation', async () => {
+		const c0 = publishGlobal(
+			createInitialGlobal({
+				federationId: 'fed-c',
+				mode: 'compact',
+				params: { factors: 3, regularization: 0.1, alpha: 4 },
+				catalog
+			})
+		);
+		const parts = [csv([0, 2, 4]), csv([1, 3, 5])];
+		// Two rounds through the worker, passing back the state it returns.
+		let global = c0;
+		let state: AggregateResult['compactState'];
+		const direct = createCompactState();
+		let directGlobal = c0;
+		for (let round = 0; round < 2; round++) {
+			const texts: string[] = [];
+			for (const text of parts) {
+				const events = await run({
+					type: 'client-update',
+					globalText: global.text,
+					file: new Blob([text])
+				});
+				texts.push(last<ClientResult>(events, 'client-done').updateText);
+			}
+			const agg = last<AggregateResult>(
+				await run({ type: 'aggregate', globalText: global.text, texts, compactState: state }),
+				'aggregate-done'
+			);
+			expect(agg.compactState?.steps?.length).toBe(catalog.length);
+			state = agg.compactState;
+			// The same updates aggregated by the core with one persistent state.
+			const next = aggregate(
+				directGlobal,
+				texts.map((t) => decodeUpdateFile(t)),
+				{ compactState: direct }
+			);
+			directGlobal = publishGlobal(next);
+			global = readGlobalFile(agg.text);
+			expect(Array.from(global.model.itemFactors)).toEqual(Array.from(next.itemFactors));
+		}
 	});
 });
