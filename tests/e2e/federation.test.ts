@@ -151,6 +151,17 @@ describe('Federation page: a coordinator and two clients (built static site, hea
 			await openTab(page, server.url, 'Client');
 			await page.getByTestId('global-input').setInputFiles(global0);
 			await expect.poll(() => page.getByTestId('client-round').textContent()).toBe('0');
+			await expect(page.getByTestId('client-weighting').textContent()).resolves.toBe(
+				'one-plus-target'
+			);
+			// Proposing new songs is opt-in, and the page says what it would send.
+			const propose = page.getByLabel('Also propose songs missing from the catalog');
+			expect(await propose.isChecked()).toBe(false);
+			await propose.check();
+			expect(await page.getByTestId('propose-explained').textContent()).toContain(
+				'user ids never leave'
+			);
+			await propose.uncheck();
 			await page.getByRole('button', { name: 'Compute my update for round 0' }).click();
 			await page.getByTestId('download-update').waitFor({ timeout: 120_000 });
 			const users = Number(
@@ -224,8 +235,12 @@ describe('Federation page: a coordinator and two clients (built static site, hea
 			.toBe('1');
 		const [global1, global1Name] = await download(coordinator, 'download-global', 'global-r1.json');
 		expect(global1Name).toBe('musicrec-global-e2e-fed-r1.json');
-		const g1 = JSON.parse(readFileSync(global1, 'utf8')) as { meta: { round: number } };
+		const g1 = JSON.parse(readFileSync(global1, 'utf8')) as {
+			meta: { round: number; weighting?: string };
+		};
 		expect(g1.meta.round).toBe(1);
+		// The source model's weighting (the demo KKBox default) travels in every global.
+		expect(g1.meta.weighting).toBe('one-plus-target');
 		const bytes = readFileSync(updates[0]).length + readFileSync(updates[1]).length;
 
 		// State survives a reload: round 1, and round 0 recorded with 2 clients and their bytes.
@@ -236,6 +251,15 @@ describe('Federation page: a coordinator and two clients (built static site, hea
 		expect(cells[0]).toBe('0');
 		expect(cells[2]).toBe('2');
 		expect(cells[3]).toBe(bytes.toLocaleString('en-US'));
+		// Both globals are scored on the coordinator's own data (its loaded demo dataset).
+		expect(cells[5]).toMatch(/^\d\.\d{3}$/);
+		const round1 = coordinator.locator('[data-testid=rounds-table] tbody tr').nth(1);
+		const cells1 = await round1.locator('td').allTextContents();
+		expect(cells1[0]).toBe('1');
+		const ndcg = Number(cells1[5]);
+		expect(cells1[5]).toMatch(/^\d\.\d{3}$/);
+		expect(ndcg).toBeGreaterThan(0);
+		expect(ndcg).toBeLessThanOrEqual(1);
 		await coordinator.getByTestId('rounds-chart').waitFor();
 		await coordinator.screenshot({ path: `${OUT}/coordinator_r1.png`, fullPage: true });
 

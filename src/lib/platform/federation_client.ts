@@ -2,9 +2,11 @@
  * Main-thread side of the federation worker: run one command in a fresh module worker and
  * resolve with its result; `onEvent` sees the stage and progress events.
  */
+import type { GlobalEvaluation } from '$lib/core/federation/global_eval';
 import type { RoundRecord } from '$lib/core/federation/simulate';
 import type {
 	AggregateResult,
+	CatalogResult,
 	ClientResult,
 	FederationCommand,
 	FederationEvent,
@@ -25,10 +27,12 @@ type ResultOf<C extends FederationCommand['type']> = C extends 'client-update'
 	: C extends 'validate'
 		? ValidationSummary
 		: C extends 'catalog'
-			? { itemIds: string[] }
+			? CatalogResult
 			: C extends 'simulate'
 				? { backend: string; records: RoundRecord[] }
-				: AggregateResult;
+				: C extends 'evaluate'
+					? GlobalEvaluation
+					: AggregateResult;
 
 /**
  * Run `command` in a worker; rejects with FederationTaskError (code 'cancelled' when `signal`
@@ -58,6 +62,7 @@ export function runFederationTask<C extends FederationCommand>(
 				event.type === 'catalog-done' ||
 				event.type === 'simulate-done' ||
 				event.type === 'validate-done' ||
+				event.type === 'evaluate-done' ||
 				event.type === 'aggregate-done'
 			) {
 				worker.terminate();

@@ -5,9 +5,11 @@
  */
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type { AlsParams } from '$lib/core/als/params';
+import type { Weighting } from '$lib/core/data/weights';
 import type { CompactState } from '$lib/core/federation/aggregate';
 import { MusicrecError } from '$lib/core/errors';
 import type { FederationMode } from '$lib/core/federation/fields';
+import type { GlobalEvaluation } from '$lib/core/federation/global_eval';
 
 export type FederationRole = 'coordinator' | 'client';
 
@@ -20,6 +22,8 @@ export interface FederationInfo {
 	/** Where round 0's item factors came from, in words (e.g. "model 'demo' (5,772 songs)"). */
 	readonly source: string;
 	readonly catalogSize: number;
+	/** The weighting written into its globals (absent in federations created before it was). */
+	readonly weighting?: Weighting;
 }
 
 /** One published global file of a federation. */
@@ -29,8 +33,17 @@ export interface StoredGlobal {
 	readonly text: string;
 	readonly checksum: string;
 	readonly createdAt: string;
-	/** For round r > 0: accepted updates and their bytes that produced it (round r - 1's). */
-	readonly aggregatedFrom?: { readonly accepted: number; readonly bytes: number };
+	/**
+	 * For round r > 0: accepted updates and their bytes that produced it (round r - 1's), and
+	 * how many proposed songs were added to the catalog.
+	 */
+	readonly aggregatedFrom?: {
+		readonly accepted: number;
+		readonly bytes: number;
+		readonly addedSongs?: number;
+	};
+	/** This global scored on the coordinator's own data (seeded holdout), when it had some. */
+	readonly metrics?: GlobalEvaluation;
 	/** Compact mode: the coordinator's step state after producing this global (for round r + 1). */
 	readonly compactState?: CompactState;
 }

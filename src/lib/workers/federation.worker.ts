@@ -10,10 +10,15 @@ import { resolveWeighting, type Weighting } from '$lib/core/data/weights';
 import { isMusicrecError } from '$lib/core/errors';
 import { aggregate, createCompactState, type CompactState } from '$lib/core/federation/aggregate';
 import { computeClientUpdate } from '$lib/core/federation/client_update';
+import { evaluateGlobal, type GlobalEvaluation } from '$lib/core/federation/global_eval';
 import type { FederationMode } from '$lib/core/federation/fields';
 import type { PartitionKind } from '$lib/core/federation/partition';
 import { simulate, type RoundRecord } from '$lib/core/federation/simulate';
-import { publishGlobal, readGlobalFile } from '$lib/core/federation/global_file';
+import {
+	publishGlobal,
+	readGlobalFile,
+	type PublishedGlobal
+} from '$lib/core/federation/global_file';
 import { encodeUpdateFile, type UpdateCounts } from '$lib/core/federation/update_file';
 import { validateUpdates, type ValidationResult } from '$lib/core/federation/validate';
 import { blobTextChunks } from '$lib/platform/file_chunks';
@@ -24,9 +29,17 @@ export type FederationCommand =
 			readonly type: 'client-update';
 			readonly globalText: string;
 			readonly file: Blob;
+			/** Overrides the global's weighting (tests); absent = the global's, else the default. */
+			readonly weighting?: Weighting;
+			/** Also send statistics of local songs the catalog lacks (their song ids leave). */
+			readonly proposeNewSongs?: boolean;
+	  }
+	| {
+			readonly type: 'catalog';
+			readonly file: Blob;
+			/** The weighting the new federation will write into its globals (checked here). */
 			readonly weighting?: Weighting;
 	  }
-	| { readonly type: 'catalog'; readonly file: Blob }
 	| {
 			readonly type: 'simulate';
 			readonly file: Blob;
@@ -37,12 +50,19 @@ export type FederationCommand =
 			readonly params: Partial<AlsParams>;
 	  }
 	| { readonly type: 'validate'; readonly globalText: string; readonly texts: string[] }
+	/** Score a global on a dataset file (`evaluateGlobal`, seeded by the global's params.seed). */
+	| { readonly type: 'evaluate'; readonly globalText: string; readonly dataset: Blob }
 	| {
 			readonly type: 'aggregate';
 			readonly globalText: string;
 			readonly texts: string[];
 			/** Compact mode: the coordinator's per-item step state from the previous round. */
 			readonly compactState?: CompactState;
+			/**
+			 * The coordinator's own dataset file: when given, the new global is scored on a seeded
+			 * per-user holdout of it (`evaluateGlobal`).
+			 */
+			readonly dataset?: Blob;
 	  };
 
 /** A client's round result: the update file and what stays local. */
@@ -51,13 +71,21 @@ export interface ClientResult {
 	readonly counts: UpdateCounts;
 	readonly factors: number;
 	readonly catalogSize: number;
-	/** Local interactions with songs missing from the catalog (not sent). */
+	/** Local interactions with songs missing from the catalog (sent only when proposed). */
 	readonly unknownSongEntries: number;
+	/** Songs missing from the catalog whose ids and statistics the update proposes. */
+	readonly proposedSongs: number;
 	readonly weighting: Weighting;
 	readonly dataset: { readonly users: number; readonly items: number; readonly nnz: number };
 	/** Local user ids and their factors [users, f] (float32): kept in this browser. */
 	readonly userIds: string[];
 	readonly userFactors: Float32Array;
+}
+
+/** The songs of a dataset (a fresh federation's catalog) and the weighting that applies. */
+export interface CatalogResult {
+	readonly itemIds: string[];
+	readonly weighting: Weighting;
 }
 
 /** Validation without the decoded updates: which file indices were accepted. */
@@ -74,10 +102,23 @@ export interface AggregateResult {
 	readonly validation: ValidationSummary;
 	/** Compact mode: the step state to keep for the next round. */
 	readonly compactState?: CompactState;
+	/** Songs added to the catalog from client proposals this round. */
+	readonly addedSongs: number;
+	/** The new global on the coordinator's data (when a dataset was given and could be read). */
+	readonly metrics?: GlobalEvaluation;
+	/** Why the metrics could not be computed (the aggregation itself succeeded). */
+	readonly metricsError?: string;
 }
 
 export type FederationStage =
-	'reading' | 'solving' | 'encoding' | 'validating' | 'aggregating' | 'backend' | 'simulating';
+	| 'reading'
+	| 'solving'
+	| 'encoding'
+	| 'validating'
+	| 'aggregating'
+	| 'evaluating'
+	| 'backend'
+	| 'simulating';
 
 /** Registers and picks a tfjs backend (the simulation's evaluation needs one). */
 export type BackendPicker = () => Promise<{ backend: string }>;
@@ -92,13 +133,14 @@ export type FederationEvent =
 	| { readonly type: 'stage'; readonly stage: FederationStage }
 	| { readonly type: 'progress'; readonly rows: number; readonly fraction: number }
 	| { readonly type: 'client-done'; readonly result: ClientResult }
-	| { readonly type: 'catalog-done'; readonly result: { readonly itemIds: string[] } }
+	| { readonly type: 'catalog-done'; readonly result: CatalogResult }
 	| { readonly type: 'sim-round'; readonly record: RoundRecord }
 	| {
 			readonly type: 'simulate-done';
 			readonly result: { readonly backend: string; readonly records: RoundRecord[] };
 	  }
 	| { readonly type: 'validate-done'; readonly result: ValidationSummary }
+	| { readonly type: 'evaluate-done'; readonly result: GlobalEvaluation }
 	| { readonly type: 'aggregate-done'; readonly result: AggregateResult }
 	| { readonly type: 'error'; readonly code: string; readonly message: string };
 
@@ -114,6 +156,15 @@ function summarize(texts: readonly string[], v: ValidationResult): ValidationSum
 	const accepted: number[] = [];
 	for (let i = 0; i < texts.length; i++) if (!bad.has(i)) accepted.push(i);
 	return { accepted, rejected: v.rejected, clipped: v.clipped };
+}
+
+/** The global on a dataset file read with the global's weighting (see `evaluateGlobal`). */
+async function scoreOn(global: PublishedGlobal, file: Blob): Promise<GlobalEvaluation> {
+	const data = await ingest(blobTextChunks(file), {
+		weighting: global.model.weighting,
+		badLines: 'skip'
+	});
+	return evaluateGlobal(global, data.interactions, { seed: global.model.params.seed });
 }
 
 /** Run one command to the end, posting stages and exactly one 'done' or 'error' event. */
@@ -144,23 +195,37 @@ export async function runFederationCommand(
 		}
 		if (command.type === 'catalog') {
 			post({ type: 'stage', stage: 'reading' });
-			const data = await ingest(blobTextChunks(command.file), { badLines: 'skip' });
-			post({ type: 'catalog-done', result: { itemIds: data.interactions.items.toArray() } });
+			const data = await ingest(blobTextChunks(command.file), {
+				weighting: command.weighting,
+				badLines: 'skip'
+			});
+			post({
+				type: 'catalog-done',
+				result: {
+					itemIds: data.interactions.items.toArray(),
+					weighting: resolveWeighting(data.schema, command.weighting)
+				}
+			});
 			return;
 		}
 		const global = readGlobalFile(command.globalText);
 		if (command.type === 'client-update') {
 			post({ type: 'stage', stage: 'reading' });
 			const size = Math.max(1, command.file.size);
+			// The global's mapping from plays to weights, so every client matches the coordinator.
+			const weighting = command.weighting ?? global.model.weighting;
 			const data = await ingest(blobTextChunks(command.file), {
-				weighting: command.weighting,
+				weighting,
 				badLines: 'skip',
 				progressEvery: 20_000,
 				onProgress: ({ rows, chars }) =>
 					post({ type: 'progress', rows, fraction: Math.min(1, chars / size) })
 			});
 			post({ type: 'stage', stage: 'solving' });
-			const round = computeClientUpdate(global, data.interactions, { random });
+			const round = computeClientUpdate(global, data.interactions, {
+				random,
+				proposeNewSongs: command.proposeNewSongs === true
+			});
 			post({ type: 'stage', stage: 'encoding' });
 			const updateText = encodeUpdateFile(round.update);
 			const m = data.interactions.matrix;
@@ -171,12 +236,18 @@ export async function runFederationCommand(
 				factors: round.update.factors,
 				catalogSize: global.model.catalog.length,
 				unknownSongEntries: round.unknownSongEntries,
-				weighting: resolveWeighting(data.schema, command.weighting),
+				proposedSongs: round.update.proposals?.songIds.length ?? 0,
+				weighting: resolveWeighting(data.schema, weighting),
 				dataset: { users: m.rows, items: m.cols, nnz: m.indptr[m.rows] },
 				userIds: data.interactions.users.toArray(),
 				userFactors
 			};
 			post({ type: 'client-done', result }, [userFactors.buffer as ArrayBuffer]);
+			return;
+		}
+		if (command.type === 'evaluate') {
+			post({ type: 'stage', stage: 'evaluating' });
+			post({ type: 'evaluate-done', result: await scoreOn(global, command.dataset) });
 			return;
 		}
 		post({ type: 'stage', stage: 'validating' });
@@ -191,6 +262,16 @@ export async function runFederationCommand(
 		const compactState =
 			global.model.mode === 'compact' ? (command.compactState ?? createCompactState()) : undefined;
 		const next = publishGlobal(aggregate(global, validation.accepted, { compactState }));
+		let metrics: GlobalEvaluation | undefined;
+		let metricsError: string | undefined;
+		if (command.dataset !== undefined) {
+			post({ type: 'stage', stage: 'evaluating' });
+			try {
+				metrics = await scoreOn(next, command.dataset);
+			} catch (e) {
+				metricsError = e instanceof Error ? e.message : String(e);
+			}
+		}
 		post({
 			type: 'aggregate-done',
 			result: {
@@ -198,7 +279,10 @@ export async function runFederationCommand(
 				checksum: next.checksum,
 				round: next.model.round,
 				validation: summary,
-				compactState
+				compactState,
+				addedSongs: next.model.catalog.length - global.model.catalog.length,
+				...(metrics === undefined ? {} : { metrics }),
+				...(metricsError === undefined ? {} : { metricsError })
 			}
 		});
 	} catch (e) {

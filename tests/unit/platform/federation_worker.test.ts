@@ -6,6 +6,11 @@ import {
 	readGlobalFile
 } from '../../../src/lib/core/federation/global_file';
 import { decodeUpdateFile, encodeUpdateFile } from '../../../src/lib/core/federation/update_file';
+import { ingest } from '../../../src/lib/core/data/ingest';
+import {
+	evaluateGlobal,
+	type GlobalEvaluation
+} from '../../../src/lib/core/federation/global_eval';
 import {
 	runFederationCommand,
 	type AggregateResult,
@@ -98,6 +103,47 @@ describe('federation worker protocol', () => {
 		expect(g1.checksum).toBe(agg.checksum);
 		expect(g1.model.previousChecksum).toBe(g0.checksum);
 		expect(Array.from(g1.model.itemFactors)).toEqual(Array.from(direct.itemFactors));
+	});
+
+	it("scores the new global on the coordinator's dataset when one is given", async () => {
+		const parts = [csv([0, 2, 4]), csv([1, 3, 5])];
+		const texts: string[] = [];
+		for (const text of parts) {
+			const events = await run({
+				type: 'client-update',
+				globalText: g0.text,
+				file: new Blob([text])
+			});
+			texts.push(last<ClientResult>(events, 'client-done').updateText);
+		}
+		const own = csv([0, 1, 2, 3, 4, 5, 6]);
+		const events = await run({
+			type: 'aggregate',
+			globalText: g0.text,
+			texts,
+			dataset: new Blob([own])
+		});
+		expect(events.some((e) => e.type === 'stage' && e.stage === 'evaluating')).toBe(true);
+		const agg = last<AggregateResult>(events, 'aggregate-done');
+		expect(agg.addedSongs).toBe(0);
+		const data = await ingest([own], { badLines: 'skip' });
+		const want = evaluateGlobal(readGlobalFile(agg.text), data.interactions, {
+			seed: g0.model.params.seed
+		});
+		expect(agg.metrics).toEqual(want);
+		expect(agg.metrics?.users).toBeGreaterThan(0);
+		// Without a dataset there is nothing to score.
+		const bare = last<AggregateResult>(
+			await run({ type: 'aggregate', globalText: g0.text, texts }),
+			'aggregate-done'
+		);
+		expect(bare.metrics).toBeUndefined();
+		// The 'evaluate' command scores a global as it stands (round 0 at creation).
+		const score0 = last<GlobalEvaluation>(
+			await run({ type: 'evaluate', globalText: g0.text, dataset: new Blob([own]) }),
+			'evaluate-done'
+		);
+		expect(score0).toEqual(evaluateGlobal(g0, data.interactions, { seed: g0.model.params.seed }));
 	});
 
 	it('reports a broken global or a wrong-round update as an error or a rejection', async () => {

@@ -1,5 +1,6 @@
 import { initFactors } from '../als/init';
 import { alsParams, DEFAULT_ALS_PARAMS, type AlsParams } from '../als/params';
+import { COUNT_WEIGHTINGS, KKBOX_WEIGHTINGS, type Weighting } from '../data/weights';
 import { MusicrecError, isMusicrecError } from '../errors';
 import { decodeEnvelope, encodeEnvelope, type EnvelopeLimits } from '../format/envelope';
 import {
@@ -36,6 +37,11 @@ export interface GlobalModel {
 	readonly previousChecksum: string | null;
 	/** Y, [catalog.length, params.factors] row-major float32. */
 	readonly itemFactors: Float32Array;
+	/**
+	 * How plays become weights w_ui (and so c_ui = confidence(w_ui)) on every client; absent =
+	 * each client's dataset default (files written before the field existed).
+	 */
+	readonly weighting?: Weighting;
 }
 
 /** A global with its file text and that text's checksum (what updates refer to). */
@@ -56,6 +62,7 @@ export function createInitialGlobal(options: {
 	params: Partial<AlsParams>;
 	catalog: readonly string[];
 	itemFactors?: Float32Array;
+	weighting?: Weighting;
 }): GlobalModel {
 	const params = alsParams(options.params);
 	const f = params.factors;
@@ -68,7 +75,8 @@ export function createInitialGlobal(options: {
 		params,
 		catalog: [...options.catalog],
 		previousChecksum: null,
-		itemFactors
+		itemFactors,
+		...(options.weighting === undefined ? {} : { weighting: options.weighting })
 	};
 	checkGlobal(model);
 	return model;
@@ -84,6 +92,9 @@ function checkGlobal(m: GlobalModel): void {
 		});
 	}
 	if (new Set(m.catalog).size !== m.catalog.length) bad('catalog song ids must be unique', {});
+	if (m.weighting !== undefined && !isWeighting(m.weighting)) {
+		bad(`unknown weighting '${String(m.weighting)}'`, { weighting: m.weighting });
+	}
 	if (m.itemFactors.length !== m.catalog.length * m.params.factors) {
 		bad('item factors do not match catalog x factors', {
 			length: m.itemFactors.length,
@@ -112,7 +123,9 @@ export function publishGlobal(
 		mode: model.mode,
 		params: { ...model.params },
 		catalog: [...model.catalog],
-		previousChecksum: model.previousChecksum
+		previousChecksum: model.previousChecksum,
+		// Written only when set, so a global without it encodes exactly as before.
+		...(model.weighting === undefined ? {} : { weighting: model.weighting })
 	};
 	const text = encodeEnvelope(
 		'global',
@@ -158,6 +171,26 @@ function paramsField(v: unknown): AlsParams {
 	}
 }
 
+function isWeighting(v: unknown): v is Weighting {
+	return (
+		(KKBOX_WEIGHTINGS as readonly unknown[]).includes(v) ||
+		(COUNT_WEIGHTINGS as readonly unknown[]).includes(v)
+	);
+}
+
+function weightingField(v: unknown): Weighting | undefined {
+	if (v === undefined) return undefined;
+	if (!isWeighting(v)) {
+		badField(
+			WHAT,
+			'meta.weighting',
+			`one of ${[...KKBOX_WEIGHTINGS, ...COUNT_WEIGHTINGS].join(', ')}`,
+			v
+		);
+	}
+	return v;
+}
+
 function catalogField(v: unknown): string[] {
 	if (!Array.isArray(v)) badField(WHAT, 'meta.catalog', 'a list of song ids', v);
 	const seen = new Set<string>();
@@ -193,6 +226,7 @@ export function readGlobalFile(
 	const mode = modeField(WHAT, meta.mode, 'meta.mode');
 	const params = paramsField(meta.params);
 	const catalog = catalogField(meta.catalog);
+	const weighting = weightingField(meta.weighting);
 	let previousChecksum: string | null = null;
 	if (meta.previousChecksum !== null) {
 		previousChecksum = stringField(
@@ -231,7 +265,8 @@ export function readGlobalFile(
 		params,
 		catalog,
 		previousChecksum,
-		itemFactors: t.array
+		itemFactors: t.array,
+		...(weighting === undefined ? {} : { weighting })
 	};
 	checkGlobal(model);
 	return { model, text, checksum: envelopeChecksum(text) };
