@@ -6,6 +6,7 @@ import { Options, parseArgs } from './args';
 import { browserSuite } from './browser_suite';
 import { DatasetMissingError } from './datasets';
 import { federationSuite } from './federation_suite';
+import { ingestSuite } from './ingest_suite';
 import { tuneSuite } from './tune_suite';
 
 /**
@@ -18,6 +19,8 @@ import { tuneSuite } from './tune_suite';
  *                              open-to-recommendations, long tasks, probe (headless Chromium)
  *   federation --dataset kkbox10k|lastfm|synthetic --clients K --rounds R --mode exact|compact
  *         [--split even|activity|tab] [--factors F] [--alpha A] [--regularization R] [--out FILE]
+ *   ingest [--rows N] [--file PATH] [--seed S] [--regenerate]   stream a (generated) KKBox CSV
+ *         through ingest with EDA: rows/s, peak RSS
  *   tune  --dataset ... [--alphas 0.25,0.5,...] [--regularizations 0.01,...] [--convention C]
  * Prints the records and writes them as a JSON array to --out (default bench/results/<suite>.json).
  */
@@ -39,12 +42,15 @@ async function main(): Promise<void> {
 		case 'federation':
 			records = await federationSuite(options);
 			break;
+		case 'ingest':
+			records = await ingestSuite(options);
+			break;
 		case 'tune':
 			records = await tuneSuite(options);
 			break;
 		default:
 			throw new Error(
-				`unknown suite "${suite}" (known: als, tune, app-weight, browser, federation)`
+				`unknown suite "${suite}" (known: als, tune, app-weight, browser, federation, ingest)`
 			);
 	}
 	mkdirSync(dirname(out), { recursive: true });

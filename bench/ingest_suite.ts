@@ -1,0 +1,67 @@
+import { existsSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { nnz } from '../src/lib/core/data/csr';
+import { ingest } from '../src/lib/core/data/ingest';
+import { readTextChunks } from '../src/lib/node/files';
+import { KKBOX_FULL_ROWS, writeKkboxCsv } from '../src/lib/node/kkbox_generator';
+import type { Options } from './args';
+import { peakRssMb, round } from './measure';
+
+/** The record `npm run bench -- ingest` writes. */
+export interface IngestRecord {
+	suite: 'ingest';
+	file: string;
+	rows: number;
+	bytes: number;
+	generate_s?: number;
+	seconds: number;
+	rows_per_s: number;
+	mb_per_s: number;
+	peak_rss_mb: number;
+	users: number;
+	items: number;
+	nnz: number;
+}
+
+/**
+ * Streams a KKBox-schema CSV through `ingest` (EDA included) with `readTextChunks`. Without
+ * `--file` a seeded file of `--rows` rows is generated in the OS temp folder first (kept and
+ * reused when it already exists, `--regenerate` to force).
+ */
+export async function ingestSuite(options: Options): Promise<IngestRecord[]> {
+	const rows = options.number('rows', KKBOX_FULL_ROWS);
+	const seed = options.number('seed', 1);
+	const given = options.optionalString('file');
+	const regenerate = options.optionalString('regenerate') === 'true';
+	options.assertAllUsed();
+
+	const file = given ?? join(tmpdir(), `musicrec_kkbox_${rows}_seed${seed}.csv`);
+	let generateSeconds: number | undefined;
+	if (given === undefined && (regenerate || !existsSync(file))) {
+		const start = performance.now();
+		writeKkboxCsv(file, { rows, seed });
+		generateSeconds = (performance.now() - start) / 1000;
+	}
+	const bytes = statSync(file).size;
+	const start = performance.now();
+	const result = await ingest(readTextChunks(file));
+	const seconds = (performance.now() - start) / 1000;
+	const m = result.interactions.matrix;
+	return [
+		{
+			suite: 'ingest',
+			file,
+			rows: result.rows,
+			bytes,
+			generate_s: generateSeconds === undefined ? undefined : round(generateSeconds, 2),
+			seconds: round(seconds, 3),
+			rows_per_s: Math.round(result.rows / seconds),
+			mb_per_s: round(bytes / 1e6 / seconds, 1),
+			peak_rss_mb: round(peakRssMb(), 1),
+			users: m.rows,
+			items: m.cols,
+			nnz: nnz(m)
+		}
+	];
+}
