@@ -66,11 +66,30 @@ function cancelled(signal: AbortSignalLike): MusicrecError {
 	});
 }
 
-/** Raw-weight parse: a finite number > 0, else NaN. */
+/**
+ * Largest accepted weight. Weights are stored as float32 and duplicates of a pair are summed;
+ * with fewer than 2^31 rows the sum stays below 2^31 * 1e15 ~ 2e24, far from float32's
+ * 3.4e38, so no weight or sum becomes Infinity.
+ */
+export const MAX_WEIGHT = 1e15;
+
+/** Raw-weight parse: a number in (0, MAX_WEIGHT], else NaN. */
 function parseWeight(s: string): number {
 	if (s.length === 0) return NaN;
 	const x = Number(s);
-	return x > 0 && x < Infinity ? x : NaN;
+	return x > 0 && x <= MAX_WEIGHT ? x : NaN;
+}
+
+/**
+ * U+FFFD, which a UTF-8 decoder puts in place of bytes that are not UTF-8. Two ids that
+ * differ only in such bytes would decode to the same string and merge silently, so an id
+ * holding it makes the line bad.
+ */
+const REPLACEMENT = '\uFFFD';
+
+/** A field quoted in a reason, cut to 40 characters. */
+function shown(field: string): string {
+	return field.length > 40 ? field.slice(0, 40) + '…' : field;
 }
 
 /** KKBox target: 0 or 1, else -1. */
@@ -155,6 +174,14 @@ export async function ingest(
 		if (user.length === 0) return bad(fields, line, `empty ${s.columns[s.userColumn]}`);
 		const item = fields[s.itemColumn].trim();
 		if (item.length === 0) return bad(fields, line, `empty ${s.columns[s.itemColumn]}`);
+		if (user.includes(REPLACEMENT) || item.includes(REPLACEMENT)) {
+			const name = s.columns[user.includes(REPLACEMENT) ? s.userColumn : s.itemColumn];
+			return bad(
+				fields,
+				line,
+				`${name} holds bytes that are not UTF-8 (shown as U+FFFD); save the file as UTF-8`
+			);
+		}
 
 		let target = -1;
 		let raw = NaN;
@@ -167,7 +194,7 @@ export async function ingest(
 				return bad(
 					fields,
 					line,
-					t.trim() === '' ? `empty ${name}` : `${name} must be 0 or 1, found '${t}'`
+					t.trim() === '' ? `empty ${name}` : `${name} must be 0 or 1, found '${shown(t)}'`
 				);
 			}
 			w = kkboxWeight(kkboxMode, target);
@@ -176,7 +203,11 @@ export async function ingest(
 			raw = parseWeight(t);
 			if (raw !== raw) {
 				const name = s.columns[s.weightColumn];
-				return bad(fields, line, `${name} must be a positive number, found '${t}'`);
+				return bad(
+					fields,
+					line,
+					`${name} must be a positive number up to ${MAX_WEIGHT.toExponential()}, found '${shown(t)}'`
+				);
 			}
 			w = countWeight(countMode, raw);
 		}

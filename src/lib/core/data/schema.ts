@@ -126,7 +126,12 @@ export function detectSchema(header: string[], delimiter: CsvDelimiter): Schema 
 
 	const expected: Record<string, string[]> = {};
 	for (const [k, v] of Object.entries(EXPECTED_COLUMNS)) expected[k] = v.slice();
-	const shown = header.map((h) => (h.trim() === '' ? '(unnamed)' : h.trim()));
+	// Names cut to 40 characters and at most 12 of them, so a binary file yields a short message.
+	const shown = header
+		.slice(0, 12)
+		.map((h) => h.trim())
+		.map((h) => (h === '' ? '(unnamed)' : h.length > 40 ? h.slice(0, 40) + '…' : h));
+	if (header.length > 12) shown.push(`… ${header.length - 12} more`);
 	const listing = Object.entries(expected)
 		.map(([k, v]) => `${k}: ${v.join(', ')}`)
 		.join('; ');

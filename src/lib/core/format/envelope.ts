@@ -376,7 +376,16 @@ export function decodeEnvelope(
 	}
 	const rest: Record<string, unknown> = { ...parsed };
 	delete rest.checksum;
-	const actual = `sha256:${canonicalSha256Hex(rest)}`;
+	let actual: string;
+	try {
+		actual = `sha256:${canonicalSha256Hex(rest)}`;
+	} catch (e) {
+		// JSON.parse reads an overflowing literal such as 1e999 as Infinity.
+		const at = /at \$\.(\S+)/.exec((e as Error).message)?.[1] ?? 'an unknown field';
+		fail('file/bad-field', `The file holds a number too large to represent at ${at}`, {
+			field: at
+		});
+	}
 	if (actual !== checksum) {
 		fail(
 			'file/checksum',
