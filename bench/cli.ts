@@ -7,6 +7,7 @@ import { browserSuite } from './browser_suite';
 import { DatasetMissingError } from './datasets';
 import { federationSuite } from './federation_suite';
 import { ingestSuite } from './ingest_suite';
+import { recommendSuite } from './recommend_suite';
 import { tuneSuite } from './tune_suite';
 
 /**
@@ -22,6 +23,8 @@ import { tuneSuite } from './tune_suite';
  *   ingest [--rows N] [--file PATH] [--seed S] [--regenerate]   stream a (generated) KKBox CSV
  *         through ingest with EDA: rows/s, peak RSS
  *   tune  --dataset ... [--alphas 0.25,0.5,...] [--regularizations 0.01,...] [--convention C]
+ *   recommend [--dataset lastfm|synthetic] [--items 100000] [--factors 64] [--iterations I]
+ *         [--runs R]   wasm: single-user top-10 p50/p99 ms, all-users batch after a fit
  * Prints the records and writes them as a JSON array to --out (default bench/results/<suite>.json).
  */
 async function main(): Promise<void> {
@@ -45,12 +48,15 @@ async function main(): Promise<void> {
 		case 'ingest':
 			records = await ingestSuite(options);
 			break;
+		case 'recommend':
+			records = await recommendSuite(options);
+			break;
 		case 'tune':
 			records = await tuneSuite(options);
 			break;
 		default:
 			throw new Error(
-				`unknown suite "${suite}" (known: als, tune, app-weight, browser, federation, ingest)`
+				`unknown suite "${suite}" (known: als, tune, app-weight, browser, federation, ingest, recommend)`
 			);
 	}
 	mkdirSync(dirname(out), { recursive: true });
