@@ -18,6 +18,11 @@ function rowSum(block: RowBlock, t: tf.Tensor2D): tf.Tensor2D {
 	]);
 }
 
+/** Per stored entry (r, i): the dot product `f_i . v_r`, as an [entries, 1] tensor. */
+function entryDots(block: RowBlock, gathered: tf.Tensor2D, v: tf.Tensor2D): tf.Tensor {
+	return tf.sum(tf.mul(gathered, gatherRows(v, block.localRows, block.segmentIds)), 1, true);
+}
+
 /**
  * A v for every row without forming A: `(F'F + lambda I) v_r + sum_{i in r} (c_ri - 1)(f_i . v_r) f_i`.
  * `gathered` are the fixed-side rows f_i of the block's entries.
@@ -29,11 +34,7 @@ function applyA(
 	v: tf.Tensor2D
 ): tf.Tensor2D {
 	return tf.tidy(() => {
-		const dots = tf.sum(
-			tf.mul(gathered, gatherRows(v, block.localRows, block.segmentIds)),
-			1,
-			true
-		);
+		const dots = entryDots(block, gathered, v);
 		const sparse = rowSum(block, scaleRows(gathered, tf.mul(dots, block.confMinusOne)));
 		return tf.add(tf.matMul(v, gram), sparse);
 	});
@@ -50,11 +51,7 @@ function residual(
 	x: tf.Tensor2D
 ): tf.Tensor2D {
 	return tf.tidy(() => {
-		const dots = tf.sum(
-			tf.mul(gathered, gatherRows(x, block.localRows, block.segmentIds)),
-			1,
-			true
-		);
+		const dots = entryDots(block, gathered, x);
 		const weights = tf.sub(block.conf, tf.mul(dots, block.confMinusOne));
 		return tf.sub(rowSum(block, scaleRows(gathered, weights as tf.Tensor2D)), tf.matMul(x, gram));
 	});
