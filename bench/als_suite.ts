@@ -5,6 +5,8 @@ import { nnz } from '../src/lib/core/data/csr';
 import { evaluateWithBaseline } from '../src/lib/core/eval/evaluate';
 import { holdoutSplit } from '../src/lib/core/eval/split';
 import { useBackend } from '../src/lib/node/tf_backend';
+import { useNodeAlsKernel } from '../src/lib/node/kernel_threads';
+import type { AlsSolver } from '../src/lib/core/als/fit';
 import type { Options } from './args';
 import { DATASETS, loadDataset, type DatasetName, type LoadedDataset } from './datasets';
 import { alsSweepFlops } from './flop_model';
@@ -18,6 +20,10 @@ export interface AlsRecord {
 	items: number;
 	nnz_train: number;
 	backend: string;
+	/** 'kernel' (fused WebAssembly CG) or 'ops' (stock tfjs ops). */
+	solver: AlsSolver;
+	/** Threads of the fused kernel (the process's own plus helpers); 1 for ops. */
+	threads: number;
 	factors: number;
 	iterations: number;
 	cg_steps: number;
@@ -53,6 +59,8 @@ export interface AlsRunConfig {
 	weighting: string;
 	splitSeed: number;
 	peakGflops: number;
+	solver: AlsSolver | 'auto';
+	threads: number;
 }
 
 /** Split, fit on train, evaluate on test beside the popularity baseline. */
@@ -61,8 +69,11 @@ export async function runAls(config: AlsRunConfig): Promise<AlsRecord> {
 	const split = holdoutSplit(dataset.interactions, { seed: config.splitSeed });
 	const sweeps: number[] = [];
 	const start = performance.now();
+	let solver = 'ops' as AlsSolver;
 	const model = await fit(split.train, params, {
 		computeLoss: false,
+		solver: config.solver,
+		onSolver: (s) => (solver = s),
 		onSweep: (s) => sweeps.push(s.seconds)
 	});
 	const fitSeconds = (performance.now() - start) / 1000;
@@ -86,6 +97,8 @@ export async function runAls(config: AlsRunConfig): Promise<AlsRecord> {
 			items: split.train.cols,
 			nnz_train: nnz(split.train),
 			backend: tf.getBackend(),
+			solver,
+			threads: solver === 'kernel' ? config.threads : 1,
 			factors: params.factors,
 			iterations: params.iterations,
 			cg_steps: params.cgSteps,
@@ -136,6 +149,8 @@ export async function alsSuite(options: Options): Promise<AlsRecord[]> {
 		seed: options.number('init-seed', 42)
 	});
 	const weighting = options.optionalString('weighting');
+	const solver = options.choice('solver', ['auto', 'kernel', 'ops'] as const, 'auto');
+	const threads = options.number('threads', 1);
 	const synthetic = {
 		users: options.number('users', 50_000),
 		items: options.number('items', 100_000),
@@ -144,31 +159,42 @@ export async function alsSuite(options: Options): Promise<AlsRecord[]> {
 	options.assertAllUsed();
 
 	await useBackend(backend);
-	const dataset = await loadDataset(name, {
-		weighting: weighting as never,
-		synthetic,
-		seed: firstSeed
-	});
-	const m = dataset.interactions.matrix;
-	const peakGflops = await matMulGflops(
-		Math.min(m.rows, 4096),
-		params.factors,
-		Math.min(m.cols, 8192)
-	);
-	const records: AlsRecord[] = [];
-	for (let s = 0; s < seeds; s++) {
-		records.push(
-			await runAls({
-				dataset,
-				backend,
-				params,
-				weighting: weighting ?? defaultWeightingName(name),
-				splitSeed: firstSeed + s,
-				peakGflops
-			})
-		);
+	const pool = solver === 'ops' ? undefined : await useNodeAlsKernel(threads);
+	try {
+		return await runSeeds();
+	} finally {
+		await pool?.close();
 	}
-	return records;
+
+	async function runSeeds(): Promise<AlsRecord[]> {
+		const dataset = await loadDataset(name, {
+			weighting: weighting as never,
+			synthetic,
+			seed: firstSeed
+		});
+		const m = dataset.interactions.matrix;
+		const peakGflops = await matMulGflops(
+			Math.min(m.rows, 4096),
+			params.factors,
+			Math.min(m.cols, 8192)
+		);
+		const records: AlsRecord[] = [];
+		for (let s = 0; s < seeds; s++) {
+			records.push(
+				await runAls({
+					dataset,
+					backend,
+					params,
+					weighting: weighting ?? defaultWeightingName(name),
+					splitSeed: firstSeed + s,
+					peakGflops,
+					solver,
+					threads
+				})
+			);
+		}
+		return records;
+	}
 }
 
 function defaultWeightingName(name: DatasetName): string {

@@ -1,12 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { transpose, type Csr } from '../data/csr';
+import type { Csr } from '../data/csr';
 import { MusicrecError } from '../errors';
-import { gramPlusRidge, solveBlock } from './conjugate_gradient';
 import { initFactors } from './init';
-import { alsLoss } from './loss';
+import { alsKernelReady, useAlsKernel } from './kernel/tf_kernel';
 import { AlsModel } from './model';
 import { alsParams, type AlsParams } from './params';
-import { buildRowBlocks, disposeRowBlock, type RowBlock } from './row_blocks';
+import { kernelPlan, opsPlan, type AlsSolver, type SweepPlan } from './sweep_plan';
+
+export { halfSweep } from './sweep_plan';
+export type { AlsSolver } from './sweep_plan';
 
 /** Progress after each sweep; `loss` is the raw objective of loss.ts (NaN if not computed). */
 export interface SweepReport {
@@ -28,6 +30,13 @@ export interface FitOptions {
 	memoryBudgetBytes?: number;
 	/** Compute the loss after each sweep (default true); without it only finiteness is checked. */
 	computeLoss?: boolean;
+	/**
+	 * 'kernel': the fused WebAssembly CG kernel (cpu and wasm backends); 'ops': stock tfjs ops
+	 * (any backend); 'auto' (default): the kernel where it can run, else ops.
+	 */
+	solver?: AlsSolver | 'auto';
+	/** Told which solver the fit uses, before the first sweep. */
+	onSolver?(solver: AlsSolver): void;
 }
 
 export const DEFAULT_MEMORY_BUDGET_BYTES = 256 * 1024 * 1024;
@@ -54,20 +63,19 @@ export async function fit(
 	}
 	checkCancelled(options.signal);
 	const f = p.factors;
+	const plan = await sweepPlan(matrix, p, budget, options.solver ?? 'auto');
+	options.onSolver?.(plan.solver);
 	const init = initFactors(matrix.rows, matrix.cols, f, p.seed);
-	let x: tf.Tensor2D | undefined = tf.tensor2d(init.userFactors, [matrix.rows, f]);
-	let y: tf.Tensor2D | undefined = tf.tensor2d(init.itemFactors, [matrix.cols, f]);
-	const userBlocks = buildRowBlocks(matrix, p, budget);
-	const itemBlocks = buildRowBlocks(transpose(matrix), p, budget);
+	let x: tf.Tensor2D | undefined;
+	let y: tf.Tensor2D | undefined;
 	try {
+		x = tf.tensor2d(init.userFactors, [matrix.rows, f]);
+		y = tf.tensor2d(init.itemFactors, [matrix.cols, f]);
 		for (let sweep = 1; sweep <= p.iterations; sweep++) {
 			const t0 = tf.util.now();
-			x = replace(x, halfSweep(userBlocks, x, y, p));
-			y = replace(y, halfSweep(itemBlocks, y, x, p));
-			const loss =
-				options.computeLoss === false
-					? await finiteMarker(x, y)
-					: await alsLoss(userBlocks, x, y, p.regularization);
+			x = replace(x, plan.solveUsers(x, y));
+			y = replace(y, plan.solveItems(y, x));
+			const loss = options.computeLoss === false ? await finiteMarker(x, y) : await plan.loss(x, y);
 			if (!Number.isFinite(loss)) {
 				throw new MusicrecError(
 					'als/not-finite',
@@ -86,41 +94,33 @@ export async function fit(
 	} finally {
 		if (x) x.dispose();
 		if (y) y.dispose();
-		userBlocks.forEach(disposeRowBlock);
-		itemBlocks.forEach(disposeRowBlock);
+		plan.dispose();
 	}
 }
 
-/**
- * One half-sweep: new factors for every row of `blocks` against the fixed side,
- * `(F'F + F'(C_r - I)F + lambda I) x_r = F' C_r p_r`, block by block.
- */
-export function halfSweep(
-	blocks: readonly RowBlock[],
-	solved: tf.Tensor2D,
-	fixed: tf.Tensor2D,
-	params: Pick<AlsParams, 'regularization' | 'cgSteps'>
-): tf.Tensor2D {
-	if (blocks.length === 0) return tf.clone(solved);
-	const gram = gramPlusRidge(fixed, params.regularization);
-	try {
-		if (blocks.length === 1) return solveBlock(blocks[0], gram, fixed, solved, params.cgSteps);
-		const parts = blocks.map((b) => {
-			const x0 = tf.slice(solved, [b.start, 0], [b.rows, -1]);
-			try {
-				return solveBlock(b, gram, fixed, x0, params.cgSteps);
-			} finally {
-				x0.dispose();
-			}
-		});
+/** The solver `requested` resolves to on the current backend, with its resident data. */
+async function sweepPlan(
+	matrix: Csr,
+	p: AlsParams,
+	budget: number,
+	requested: AlsSolver | 'auto'
+): Promise<SweepPlan> {
+	if (requested !== 'ops') {
 		try {
-			return tf.concat(parts, 0);
-		} finally {
-			tf.dispose(parts);
+			await useAlsKernel();
+		} catch (e) {
+			// e.g. WebAssembly compilation refused by a Content-Security-Policy
+			if (requested === 'kernel') throw e;
 		}
-	} finally {
-		gram.dispose();
+		if (alsKernelReady()) return kernelPlan(matrix, p);
+		if (requested === 'kernel') {
+			throw new MusicrecError(
+				'als/no-kernel',
+				`the fused ALS kernel does not run on the '${tf.getBackend()}' backend`
+			);
+		}
 	}
+	return opsPlan(matrix, p, budget);
 }
 
 function replace(old: tf.Tensor2D, next: tf.Tensor2D): tf.Tensor2D {

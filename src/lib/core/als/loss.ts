@@ -22,14 +22,7 @@ export async function alsLoss(
 ): Promise<number> {
 	const parts: tf.Scalar[] = [];
 	try {
-		parts.push(
-			tf.tidy(() => {
-				const xtx = tf.matMul(tf.transpose(userFactors), userFactors);
-				const yty = tf.matMul(tf.transpose(itemFactors), itemFactors);
-				const norms = tf.add(tf.sum(tf.square(userFactors)), tf.sum(tf.square(itemFactors)));
-				return tf.add(tf.sum(tf.mul(xtx, yty)), tf.mul(norms, lambda)) as tf.Scalar;
-			})
-		);
+		parts.push(denseLoss(userFactors, itemFactors, lambda));
 		for (const b of userBlocks) {
 			if (b.entries === 0) continue;
 			parts.push(
@@ -54,4 +47,14 @@ export async function alsLoss(
 	} finally {
 		tf.dispose(parts);
 	}
+}
+
+/** The part of L without observed entries: sum(X'X o Y'Y) + lambda (|X|^2 + |Y|^2). */
+export function denseLoss(x: tf.Tensor2D, y: tf.Tensor2D, lambda: number): tf.Scalar {
+	return tf.tidy(() => {
+		const xtx = tf.matMul(tf.transpose(x), x);
+		const yty = tf.matMul(tf.transpose(y), y);
+		const norms = tf.add(tf.sum(tf.square(x)), tf.sum(tf.square(y)));
+		return tf.add(tf.sum(tf.mul(xtx, yty)), tf.mul(norms, lambda)) as tf.Scalar;
+	});
 }

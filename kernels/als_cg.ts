@@ -1,0 +1,223 @@
+// Fused conjugate-gradient solve of implicit ALS rows, compiled to WebAssembly (SIMD) by
+// AssemblyScript: `npm run build:kernels` writes src/lib/core/als/kernel/als_cg_wasm.ts.
+//
+// For every row u in [rowStart, rowEnd) it runs implicit's least_squares_cg, warm-started
+// from x_u:
+//   A_u = F'F + lambda I + sum_{i in u} (c_ui - 1) f_i f_i',   b_u = sum_{i in u} c_ui f_i
+//   r = b_u - A_u x_u,  p = r,  then `steps` CG steps, stopping when r.r < 1e-20.
+// A_u is never formed: A_u v = G v + sum_i (c_ui - 1)(f_i . v) f_i with G = F'F + lambda I.
+// Rows without entries get x_u = 0.
+//
+// Memory is owned by the caller: every pointer is a byte offset into linear memory, float32
+// rows are `f` floats long and `f` is a multiple of 4 (zero-padded by the caller; padded
+// lanes stay zero). Nothing is allocated here, so several threads may run this function on
+// disjoint row ranges of one shared memory, each with its own `scratch` (3 f floats and one
+// per entry of the longest row).
+
+const TOLERANCE: f32 = 1e-20;
+
+/** First byte the caller may use. */
+export function heapBase(): usize {
+	return __heap_base;
+}
+
+function dot(a: usize, b: usize, f: i32): f32 {
+	let acc0 = f32x4.splat(0);
+	let acc1 = f32x4.splat(0);
+	let j = 0;
+	for (; j + 8 <= f; j += 8) {
+		const o = (<usize>j) << 2;
+		acc0 = f32x4.add(acc0, f32x4.mul(v128.load(a + o), v128.load(b + o)));
+		acc1 = f32x4.add(acc1, f32x4.mul(v128.load(a + o, 16), v128.load(b + o, 16)));
+	}
+	if (j < f) {
+		const o = (<usize>j) << 2;
+		acc0 = f32x4.add(acc0, f32x4.mul(v128.load(a + o), v128.load(b + o)));
+	}
+	const s = f32x4.add(acc0, acc1);
+	return (
+		f32x4.extract_lane(s, 0) +
+		f32x4.extract_lane(s, 1) +
+		(f32x4.extract_lane(s, 2) + f32x4.extract_lane(s, 3))
+	);
+}
+
+/** out += s * a */
+function axpy(out: usize, s: f32, a: usize, f: i32): void {
+	const sv = f32x4.splat(s);
+	for (let j = 0; j < f; j += 4) {
+		const o = (<usize>j) << 2;
+		v128.store(out + o, f32x4.add(v128.load(out + o), f32x4.mul(sv, v128.load(a + o))));
+	}
+}
+
+/**
+ * out = G (s v) + sum_{k0 <= k < k1} w[k - k0] f_k, where f_k = fixed row indices[k]. That is
+ * A v's two terms (or the residual's) in one pass: for each 32-float block of columns, eight
+ * accumulators stay in registers while j runs over the rows of G (symmetric, so
+ * G v = sum_j v_j G[j, :]) and then k over the row's entries.
+ */
+function combine(
+	out: usize,
+	s: f32,
+	gram: usize,
+	v: usize,
+	f: i32,
+	k0: i32,
+	k1: i32,
+	indices: usize,
+	fixed: usize,
+	w: usize
+): void {
+	const row = (<usize>f) << 2;
+	let c = 0;
+	for (; c + 32 <= f; c += 32) {
+		const col = (<usize>c) << 2;
+		let a0 = f32x4.splat(0);
+		let a1 = f32x4.splat(0);
+		let a2 = f32x4.splat(0);
+		let a3 = f32x4.splat(0);
+		let a4 = f32x4.splat(0);
+		let a5 = f32x4.splat(0);
+		let a6 = f32x4.splat(0);
+		let a7 = f32x4.splat(0);
+		let g = gram + col;
+		for (let j = 0; j < f; j++, g += row) {
+			const vj = f32x4.splat(s * load<f32>(v + ((<usize>j) << 2)));
+			a0 = f32x4.add(a0, f32x4.mul(vj, v128.load(g, 0)));
+			a1 = f32x4.add(a1, f32x4.mul(vj, v128.load(g, 16)));
+			a2 = f32x4.add(a2, f32x4.mul(vj, v128.load(g, 32)));
+			a3 = f32x4.add(a3, f32x4.mul(vj, v128.load(g, 48)));
+			a4 = f32x4.add(a4, f32x4.mul(vj, v128.load(g, 64)));
+			a5 = f32x4.add(a5, f32x4.mul(vj, v128.load(g, 80)));
+			a6 = f32x4.add(a6, f32x4.mul(vj, v128.load(g, 96)));
+			a7 = f32x4.add(a7, f32x4.mul(vj, v128.load(g, 112)));
+		}
+		for (let k = k0; k < k1; k++) {
+			const wk = v128.load32_splat(w + ((<usize>(k - k0)) << 2));
+			const fk = fixed + <usize>load<i32>(indices + ((<usize>k) << 2)) * row + col;
+			a0 = f32x4.add(a0, f32x4.mul(wk, v128.load(fk, 0)));
+			a1 = f32x4.add(a1, f32x4.mul(wk, v128.load(fk, 16)));
+			a2 = f32x4.add(a2, f32x4.mul(wk, v128.load(fk, 32)));
+			a3 = f32x4.add(a3, f32x4.mul(wk, v128.load(fk, 48)));
+			a4 = f32x4.add(a4, f32x4.mul(wk, v128.load(fk, 64)));
+			a5 = f32x4.add(a5, f32x4.mul(wk, v128.load(fk, 80)));
+			a6 = f32x4.add(a6, f32x4.mul(wk, v128.load(fk, 96)));
+			a7 = f32x4.add(a7, f32x4.mul(wk, v128.load(fk, 112)));
+		}
+		const o = out + col;
+		v128.store(o, a0, 0);
+		v128.store(o, a1, 16);
+		v128.store(o, a2, 32);
+		v128.store(o, a3, 48);
+		v128.store(o, a4, 64);
+		v128.store(o, a5, 80);
+		v128.store(o, a6, 96);
+		v128.store(o, a7, 112);
+	}
+	for (; c < f; c += 4) {
+		const col = (<usize>c) << 2;
+		let a = f32x4.splat(0);
+		let g = gram + col;
+		for (let j = 0; j < f; j++, g += row) {
+			a = f32x4.add(a, f32x4.mul(f32x4.splat(s * load<f32>(v + ((<usize>j) << 2))), v128.load(g)));
+		}
+		for (let k = k0; k < k1; k++) {
+			const fk = fixed + <usize>load<i32>(indices + ((<usize>k) << 2)) * row + col;
+			a = f32x4.add(a, f32x4.mul(v128.load32_splat(w + ((<usize>(k - k0)) << 2)), v128.load(fk)));
+		}
+		v128.store(out + col, a);
+	}
+}
+
+export function cgRows(
+	rowStart: i32,
+	rowEnd: i32,
+	f: i32,
+	steps: i32,
+	indptr: usize,
+	indices: usize,
+	conf: usize,
+	fixed: usize,
+	gram: usize,
+	x: usize,
+	scratch: usize
+): void {
+	const row = (<usize>f) << 2;
+	const r = scratch;
+	const p = scratch + row;
+	const ap = p + row;
+	// per-entry weights of the current row (the caller sizes scratch for the longest row)
+	const w = ap + row;
+	for (let u = rowStart; u < rowEnd; u++) {
+		const xu = x + <usize>u * row;
+		const k0 = load<i32>(indptr + ((<usize>u) << 2));
+		const k1 = load<i32>(indptr + ((<usize>(u + 1)) << 2));
+		if (k0 == k1) {
+			memory.fill(xu, 0, row);
+			continue;
+		}
+		// r = b - A x = sum_i (c - (c - 1)(f_i . x)) f_i - G x
+		for (let k = k0; k < k1; k++) {
+			const fi = fixed + <usize>load<i32>(indices + ((<usize>k) << 2)) * row;
+			const c = load<f32>(conf + ((<usize>k) << 2));
+			store<f32>(w + ((<usize>(k - k0)) << 2), c - (c - 1) * dot(fi, xu, f));
+		}
+		combine(r, -1, gram, xu, f, k0, k1, indices, fixed, w);
+		memory.copy(p, r, row);
+		let rsold = dot(r, r, f);
+		if (rsold < TOLERANCE) continue;
+		for (let it = 0; it < steps; it++) {
+			// Ap = G p + sum_i (c - 1)(f_i . p) f_i
+			for (let k = k0; k < k1; k++) {
+				const fi = fixed + <usize>load<i32>(indices + ((<usize>k) << 2)) * row;
+				const c = load<f32>(conf + ((<usize>k) << 2));
+				store<f32>(w + ((<usize>(k - k0)) << 2), (c - 1) * dot(fi, p, f));
+			}
+			combine(ap, 1, gram, p, f, k0, k1, indices, fixed, w);
+			const pap = dot(p, ap, f);
+			const alpha: f32 = pap != 0 ? rsold / pap : 0;
+			axpy(xu, alpha, p, f);
+			axpy(r, -alpha, ap, f);
+			const rsnew = dot(r, r, f);
+			if (rsnew < TOLERANCE) break;
+			// p = r + (rsnew / rsold) p
+			const beta = f32x4.splat(rsnew / rsold);
+			for (let j = 0; j < f; j += 4) {
+				const o = (<usize>j) << 2;
+				v128.store(p + o, f32x4.add(v128.load(r + o), f32x4.mul(beta, v128.load(p + o))));
+			}
+			rsold = rsnew;
+		}
+	}
+}
+
+/**
+ * The observed-entry part of the ALS objective over rows [rowStart, rowEnd):
+ *   sum_{u, i in u} [c_ui (1 - s_ui)^2 - s_ui^2],  s_ui = x_u . f_i
+ * accumulated in float64 (loss.ts adds trace(X'X Y'Y) and the ridge terms).
+ */
+export function observedLoss(
+	rowStart: i32,
+	rowEnd: i32,
+	f: i32,
+	indptr: usize,
+	indices: usize,
+	conf: usize,
+	fixed: usize,
+	x: usize
+): f64 {
+	const row = (<usize>f) << 2;
+	let total: f64 = 0;
+	for (let u = rowStart; u < rowEnd; u++) {
+		const xu = x + <usize>u * row;
+		const k1 = load<i32>(indptr + ((<usize>(u + 1)) << 2));
+		for (let k = load<i32>(indptr + ((<usize>u) << 2)); k < k1; k++) {
+			const fi = fixed + <usize>load<i32>(indices + ((<usize>k) << 2)) * row;
+			const s = <f64>dot(fi, xu, f);
+			const c = <f64>load<f32>(conf + ((<usize>k) << 2));
+			total += c * (1 - s) * (1 - s) - s * s;
+		}
+	}
+	return total;
+}

@@ -1,0 +1,325 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fit } from '../../../src/lib/core/als/fit';
+import { AlsCgKernel, splitByCost } from '../../../src/lib/core/als/kernel/cg_kernel';
+import { cgSolveOp, useAlsKernel } from '../../../src/lib/core/als/kernel/tf_kernel';
+import type { Csr } from '../../../src/lib/core/data/csr';
+import { startKernelThreads } from '../../../src/lib/node/kernel_threads';
+import { KERNEL_MODULE, kernelModuleText } from '../../../scripts/build_kernels';
+import { denseCP, denseLoss, denseSolveRows, maxAbsDiff } from '../../helpers/dense_reference';
+import { randomArray, randomCsr } from '../../helpers/random_csr';
+import { onBackend, TF_BACKENDS } from '../../helpers/tf_node';
+
+const LAMBDA = 0.3;
+const ALPHA = 2;
+
+/** Confidences of the hkv convention, c = 1 + alpha w. */
+function confOf(m: Csr): Float32Array {
+	return Float32Array.from(m.data, (w) => 1 + ALPHA * w);
+}
+
+/** F'F + lambda I in float32, as the fit passes it. */
+function gramOf(fixed: Float32Array, n: number, f: number): Float32Array {
+	const g = new Float32Array(f * f);
+	for (let i = 0; i < n; i++)
+		for (let s = 0; s < f; s++)
+			for (let t = 0; t < f; t++) g[s * f + t] += fixed[i * f + s] * fixed[i * f + t];
+	for (let d = 0; d < f; d++) g[d * f + d] += LAMBDA;
+	return g;
+}
+
+/**
+ * implicit's least_squares_cg for one row, written independently in float64 with explicit
+ * loops: the reference the kernel must follow step by step.
+ */
+function referenceCg(
+	m: Csr,
+	fixed: ArrayLike<number>,
+	gram: ArrayLike<number>,
+	x0: ArrayLike<number>,
+	f: number,
+	steps: number
+): Float64Array {
+	const out = new Float64Array(m.rows * f);
+	const conf = confOf(m);
+	for (let u = 0; u < m.rows; u++) {
+		const k0 = m.indptr[u];
+		const k1 = m.indptr[u + 1];
+		if (k0 === k1) continue;
+		const x = Float64Array.from({ length: f }, (_, d) => x0[u * f + d]);
+		const times = (v: Float64Array) => {
+			const av = new Float64Array(f);
+			for (let s = 0; s < f; s++) for (let t = 0; t < f; t++) av[s] += gram[s * f + t] * v[t];
+			for (let k = k0; k < k1; k++) {
+				const i = m.indices[k];
+				let d = 0;
+				for (let t = 0; t < f; t++) d += fixed[i * f + t] * v[t];
+				for (let s = 0; s < f; s++) av[s] += (conf[k] - 1) * d * fixed[i * f + s];
+			}
+			return av;
+		};
+		const ax = times(x);
+		const r = new Float64Array(f);
+		for (let k = k0; k < k1; k++)
+			for (let s = 0; s < f; s++) r[s] += conf[k] * fixed[m.indices[k] * f + s];
+		for (let s = 0; s < f; s++) r[s] -= ax[s];
+		const p = r.slice();
+		const dot = (a: Float64Array, b: Float64Array) => a.reduce((acc, v, s) => acc + v * b[s], 0);
+		let rsold = dot(r, r);
+		for (let it = 0; it < steps && rsold >= 1e-20; it++) {
+			const ap = times(p);
+			const alpha = rsold / dot(p, ap);
+			for (let s = 0; s < f; s++) {
+				x[s] += alpha * p[s];
+				r[s] -= alpha * ap[s];
+			}
+			const rsnew = dot(r, r);
+			if (rsnew < 1e-20) break;
+			for (let s = 0; s < f; s++) p[s] = r[s] + (rsnew / rsold) * p[s];
+			rsold = rsnew;
+		}
+		out.set(x, u * f);
+	}
+	return out;
+}
+
+function problem(f: number, seed: number) {
+	// rows 3 and 11 empty, column 5 never used; about 30 % dense
+	const m = randomCsr(16, 48, 0.3, seed, [3, 11], [5]);
+	const fixed = randomArray(48 * f, seed + 1, -0.5, 0.5);
+	const x0 = randomArray(16 * f, seed + 2, -0.5, 0.5);
+	return { m, fixed, x0, gram: gramOf(fixed, 48, f) };
+}
+
+const relErr = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+	let num = 0;
+	let den = 0;
+	for (let k = 0; k < a.length; k++) {
+		num += (a[k] - b[k]) ** 2;
+		den += b[k] ** 2;
+	}
+	return Math.sqrt(num / den);
+};
+
+describe('fused CG kernel (WebAssembly SIMD)', () => {
+	let kernel: AlsCgKernel;
+	beforeAll(async () => {
+		kernel = await AlsCgKernel.create();
+	});
+
+	// f = 10 and 6 are not multiples of 4 (padded lanes), 32 and 64 use the 32-float blocks
+	it.each([6, 10, 32, 64])('follows float64 CG step by step at f = %i', (f) => {
+		const { m, fixed, x0, gram } = problem(f, 10 + f);
+		for (const steps of [1, 3]) {
+			const got = kernel.solveRows({
+				...{ indptr: m.indptr, indices: m.indices, conf: confOf(m) },
+				fixed,
+				gram,
+				x0,
+				factors: f,
+				steps
+			});
+			const want = referenceCg(m, fixed, gram, x0, f, steps);
+			expect(relErr(got, want)).toBeLessThan(2e-5);
+			// empty rows are zero, whatever the warm start
+			for (const u of [3, 11])
+				expect(Array.from(got.subarray(u * f, (u + 1) * f))).toEqual(new Array(f).fill(0));
+		}
+	});
+
+	it('with 2f steps solves every row exactly (float64 normal equations)', () => {
+		const f = 10;
+		const { m, fixed, x0, gram } = problem(f, 3);
+		const got = kernel.solveRows({
+			...{ indptr: m.indptr, indices: m.indices, conf: confOf(m) },
+			fixed,
+			gram,
+			x0,
+			factors: f,
+			steps: 2 * f
+		});
+		const { c, p } = denseCP(m, ALPHA, 'hkv');
+		const exact = denseSolveRows(c, p, m.rows, m.cols, fixed, f, LAMBDA);
+		expect(relErr(got, exact)).toBeLessThan(1e-4);
+	});
+
+	it('observed loss plus the dense part equals the float64 objective', () => {
+		const f = 10;
+		const { m, fixed, x0 } = problem(f, 4);
+		const observed = kernel.observedLoss(
+			{ indptr: m.indptr, indices: m.indices, conf: confOf(m) },
+			x0,
+			fixed,
+			f
+		);
+		// dense part sum_{all u,i} s^2 + lambda (|X|^2 + |Y|^2), in float64
+		let dense = 0;
+		for (let u = 0; u < m.rows; u++)
+			for (let i = 0; i < m.cols; i++) {
+				let s = 0;
+				for (let d = 0; d < f; d++) s += x0[u * f + d] * fixed[i * f + d];
+				dense += s * s;
+			}
+		for (const v of [...x0, ...fixed]) dense += LAMBDA * v * v;
+		const want = denseLoss(m, x0, fixed, f, LAMBDA, ALPHA, 'hkv');
+		expect(Math.abs(observed + dense - want) / want).toBeLessThan(1e-5);
+	});
+
+	it('refuses indices outside the fixed side before running', () => {
+		const f = 4;
+		const { m, fixed, x0, gram } = problem(f, 5);
+		const indices = m.indices.slice();
+		indices[7] = 48;
+		expect(() =>
+			kernel.solveRows({
+				indptr: m.indptr,
+				indices,
+				conf: confOf(m),
+				fixed,
+				gram,
+				x0,
+				factors: f,
+				steps: 3
+			})
+		).toThrow(/index 48 at entry 7 is outside 0..47/);
+	});
+
+	it('splitByCost gives contiguous ranges of about equal cost', () => {
+		const costs = Array.from({ length: 1000 }, (_, u) => 1 + ((u * 7919) % 97));
+		const total = costs.reduce((a, b) => a + b, 0);
+		for (const parts of [1, 2, 3, 4]) {
+			const b = splitByCost(costs.length, parts, (u) => costs[u]);
+			expect(b[0]).toBe(0);
+			expect(b[parts]).toBe(1000);
+			for (let p = 0; p < parts; p++) {
+				const share = costs.slice(b[p], b[p + 1]).reduce((a, c) => a + c, 0);
+				expect(Math.abs(share - total / parts)).toBeLessThanOrEqual(97);
+			}
+		}
+		expect(splitByCost(1, 2, () => 5)).toEqual([0, 0, 1]);
+		expect(splitByCost(0, 2, () => 5)).toEqual([0, 0, 0]);
+	});
+});
+
+describe('fused CG kernel on two threads (worker_threads, shared memory)', () => {
+	it('gives the same bits as one thread, and the loss too', async () => {
+		const single = await AlsCgKernel.create();
+		const threads = await startKernelThreads(1);
+		try {
+			const double = await AlsCgKernel.create(threads);
+			expect(double.threadCount).toBe(2);
+			const f = 32;
+			const m = randomCsr(300, 200, 0.05, 21);
+			const fixed = randomArray(200 * f, 22, -0.5, 0.5);
+			const x0 = randomArray(300 * f, 23, -0.5, 0.5);
+			const input = {
+				...{ indptr: m.indptr, indices: m.indices, conf: confOf(m) },
+				fixed,
+				gram: gramOf(fixed, 200, f),
+				x0,
+				factors: f,
+				steps: 3
+			};
+			const a = single.solveRows(input);
+			const b = double.solveRows(input);
+			expect(maxAbsDiff(a, b)).toBe(0);
+			// and again, after the memory has grown for a bigger problem
+			const big = randomCsr(2000, 300, 0.05, 24);
+			const bigFixed = randomArray(300 * f, 25, -0.5, 0.5);
+			const bigInput = {
+				...{ indptr: big.indptr, indices: big.indices, conf: confOf(big) },
+				fixed: bigFixed,
+				gram: gramOf(bigFixed, 300, f),
+				x0: randomArray(2000 * f, 26, -0.5, 0.5),
+				factors: f,
+				steps: 3
+			};
+			expect(maxAbsDiff(single.solveRows(bigInput), double.solveRows(bigInput))).toBe(0);
+			const rows = { indptr: m.indptr, indices: m.indices, conf: confOf(m) };
+			const l1 = single.observedLoss(rows, x0, fixed, f);
+			const l2 = double.observedLoss(rows, x0, fixed, f);
+			expect(Math.abs(l1 - l2) / Math.abs(l1)).toBeLessThan(1e-12);
+		} finally {
+			await threads.close();
+		}
+	});
+});
+
+describe.each(TF_BACKENDS)('the kernel as a tfjs kernel on %s', (backend) => {
+	onBackend(backend);
+	beforeAll(async () => {
+		await useAlsKernel();
+	});
+
+	it('runs through tf.engine().runKernel and equals the direct call', async () => {
+		const f = 10;
+		const { m, fixed, x0, gram } = problem(f, 6);
+		const kernel = await useAlsKernel();
+		const direct = kernel.solveRows({
+			...{ indptr: m.indptr, indices: m.indices, conf: confOf(m) },
+			fixed,
+			gram,
+			x0,
+			factors: f,
+			steps: 3
+		});
+		const before = tf.memory().numTensors;
+		const t = tf.tidy(() =>
+			cgSolveOp(
+				tf.tensor1d(m.indptr, 'int32'),
+				tf.tensor1d(m.indices, 'int32'),
+				tf.tensor1d(confOf(m)),
+				tf.tensor2d(fixed, [48, f]),
+				tf.tensor2d(gram, [f, f]),
+				tf.tensor2d(x0, [16, f]),
+				3
+			)
+		);
+		expect(t.shape).toEqual([16, f]);
+		expect(maxAbsDiff(await t.data(), direct)).toBe(0);
+		t.dispose();
+		expect(tf.memory().numTensors).toBe(before);
+	});
+
+	it('fit with the kernel matches fit with stock ops (loss and factors)', async () => {
+		const m = randomCsr(60, 90, 0.08, 31);
+		const params = { factors: 12, iterations: 6, regularization: 0.1, alpha: 3 };
+		const run = async (solver: 'kernel' | 'ops', regularization = params.regularization) => {
+			let used = '';
+			const losses: number[] = [];
+			const model = await fit(
+				m,
+				{ ...params, regularization },
+				{ solver, onSolver: (s) => (used = s), onSweep: (s) => losses.push(s.loss) }
+			);
+			expect(used).toBe(solver);
+			try {
+				const y = (await model.itemFactors.data()) as Float32Array;
+				const x = (await model.userFactors.data()) as Float32Array;
+				return { losses, x, y };
+			} finally {
+				model.dispose();
+			}
+		};
+		const k = await run('kernel');
+		const o = await run('ops');
+		// same math in a different float32 order: they agree to float32 drift over 6 sweeps...
+		for (let s = 0; s < 6; s++) {
+			expect(Math.abs(k.losses[s] - o.losses[s]) / o.losses[s]).toBeLessThan(1e-3);
+		}
+		expect(relErr(k.y, o.y)).toBeLessThan(5e-3);
+		expect(relErr(k.x, o.x)).toBeLessThan(5e-3);
+		// ...while a 10 % change of lambda moves them well beyond those tolerances
+		const other = await run('ops', params.regularization * 1.1);
+		expect(relErr(other.y, o.y)).toBeGreaterThan(2e-2);
+		expect(Math.abs(other.losses[5] - o.losses[5]) / o.losses[5]).toBeGreaterThan(1e-3);
+	});
+});
+
+describe('the generated kernel module', () => {
+	afterAll(() => undefined);
+	it('equals a fresh compilation of kernels/als_cg.ts (run npm run build:kernels)', async () => {
+		expect(readFileSync(KERNEL_MODULE, 'utf8')).toBe(await kernelModuleText());
+	}, 60_000);
+});
