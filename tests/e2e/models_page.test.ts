@@ -73,6 +73,8 @@ describe('Models page (built static site, headless Chromium)', () => {
 		expect(download.suggestedFilename()).toBe('e2e_model.musicrec-model.json');
 		const text = readFileSync(exported, 'utf8');
 		expect(JSON.parse(text)).toMatchObject({ format: 'musicrec' });
+		// trained by the fused WebAssembly kernel in the worker (one thread: not isolated here)
+		expect(JSON.stringify(JSON.parse(text))).toMatch(/"solver":"kernel"/);
 
 		// Delete (confirmed): gone from the list and no longer active.
 		page.once('dialog', (d) => void d.accept());

@@ -43,6 +43,10 @@ export interface ModelMeta {
 		readonly seconds: number;
 		readonly sweeps: number;
 		readonly backend: string;
+		/** How the CG solves ran: the fused kernel or stock tfjs ops (absent in older files). */
+		readonly solver?: 'kernel' | 'ops';
+		/** Threads of the fused kernel (absent in older files). */
+		readonly threads?: number;
 		/** Loss after each sweep. */
 		readonly loss: readonly number[];
 	};
@@ -57,4 +61,13 @@ export interface ModelRecord {
 	readonly itemIds: readonly string[];
 	readonly userFactors: Float32Array;
 	readonly itemFactors: Float32Array;
+}
+
+/** How a model was trained, for people: "wasm, fused kernel on 2 threads", "webgl, tfjs ops". */
+export function trainingEngine(t: ModelMeta['training']): string {
+	if (t.solver === 'kernel') {
+		const threads = t.threads ?? 1;
+		return `${t.backend}, fused kernel${threads > 1 ? ` on ${threads} threads` : ''}`;
+	}
+	return t.solver === 'ops' ? `${t.backend}, tfjs ops` : t.backend;
 }

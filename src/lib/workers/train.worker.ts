@@ -53,6 +53,8 @@ export type TrainEvent =
 export interface TrainDeps {
 	post(event: TrainEvent, transfer?: Transferable[]): void;
 	selectBackend(preferred?: BackendName): Promise<{ backend: string; probes: ProbeResult[] }>;
+	/** Load the fused ALS kernel; resolves to its thread count (absent: fit loads it itself). */
+	prepareKernel?(): Promise<number>;
 	/** Set by a 'cancel' command; read after each sweep and during reading. */
 	readonly signal: { readonly aborted: boolean };
 	/** Fresh model id (crypto.randomUUID by default). */
@@ -122,10 +124,18 @@ export async function runTraining(
 		}
 
 		deps.post({ type: 'stage', stage: 'training' });
+		let threads = 1;
+		try {
+			threads = (await deps.prepareKernel?.()) ?? 1;
+		} catch {
+			// no kernel (e.g. WebAssembly refused): fit falls back to stock ops
+		}
 		const losses: number[] = [];
 		let elapsed = 0;
+		let solver = 'ops' as 'kernel' | 'ops';
 		model = await fit(train, params, {
 			signal: deps.signal,
+			onSolver: (s) => (solver = s),
 			onSweep({ sweep, loss, seconds }) {
 				losses.push(loss);
 				elapsed += seconds;
@@ -170,7 +180,14 @@ export async function runTraining(
 					nnz: matrix.indptr[matrix.rows]
 				},
 				metrics,
-				training: { seconds: elapsed, sweeps: losses.length, backend, loss: losses },
+				training: {
+					seconds: elapsed,
+					sweeps: losses.length,
+					backend,
+					solver,
+					threads: solver === 'kernel' ? threads : 1,
+					loss: losses
+				},
 				sizeBytes:
 					arrays.userFactors.byteLength +
 					arrays.itemFactors.byteLength +
@@ -223,6 +240,10 @@ if (typeof scope.WorkerGlobalScope !== 'undefined') {
 			selectBackend: async (preferred) => {
 				const backends = await import('$lib/platform/tf_backends');
 				return backends.selectBackend(preferred);
+			},
+			prepareKernel: async () => {
+				const kernel = await import('$lib/platform/kernel_threads');
+				return kernel.useBrowserAlsKernel();
 			},
 			signal: flag
 		});

@@ -139,8 +139,19 @@ function training(v: unknown): ModelMeta['training'] {
 		seconds: finite(o.seconds, 'meta.training.seconds', 0),
 		sweeps: integer(o.sweeps, 'meta.training.sweeps'),
 		backend: string(o.backend, 'meta.training.backend'),
+		...(o.solver === undefined
+			? {}
+			: {
+					solver:
+						o.solver === 'kernel' ? 'kernel' : o.solver === 'ops' ? 'ops' : badSolver(o.solver)
+				}),
+		...(o.threads === undefined ? {} : { threads: integer(o.threads, 'meta.training.threads') }),
 		loss: (o.loss as unknown[]).map((x, i) => finite(x, `meta.training.loss[${i}]`))
 	};
+}
+
+function badSolver(v: unknown): never {
+	return bad('meta.training.solver', "'kernel' or 'ops'", v);
 }
 
 function ids(v: unknown, field: string): string[] {

@@ -1,0 +1,88 @@
+/**
+ * The fused ALS kernel in the browser: on several threads when the page is cross-origin
+ * isolated (SharedArrayBuffer and shared WebAssembly memory available), on one otherwise.
+ * Runs in a worker (the training worker): the calling thread waits for its helpers with
+ * Atomics.wait, which the main thread may not do.
+ */
+import {
+	compileAlsKernel,
+	newSharedKernelMemory,
+	stopHelpers,
+	type KernelThreads
+} from '$lib/core/als/kernel/cg_kernel';
+import { ARG_SLOTS, FLAG_SLOTS } from '$lib/core/als/kernel/helper_loop.js';
+import { useAlsKernel } from '$lib/core/als/kernel/tf_kernel';
+
+/** Most threads used: the kernel's work per half-sweep is small, more rarely pays. */
+export const MAX_KERNEL_THREADS = 4;
+
+let ready: Promise<number> | undefined;
+
+/** Threads the kernel may use here: 1 unless isolated and in a worker. */
+export function kernelThreadsAvailable(): number {
+	const g = globalThis as {
+		crossOriginIsolated?: boolean;
+		navigator?: { hardwareConcurrency?: number };
+		WorkerGlobalScope?: unknown;
+	};
+	if (!g.crossOriginIsolated || typeof g.WorkerGlobalScope === 'undefined') return 1;
+	if (typeof SharedArrayBuffer === 'undefined') return 1;
+	return Math.max(1, Math.min(MAX_KERNEL_THREADS, g.navigator?.hardwareConcurrency ?? 1));
+}
+
+/**
+ * Load the kernel (once per worker) with as many threads as available; resolves to the number
+ * of threads. If helpers cannot start, falls back to one thread.
+ */
+export function useBrowserAlsKernel(threads = kernelThreadsAvailable()): Promise<number> {
+	ready ??= (async () => {
+		if (threads > 1) {
+			try {
+				await useAlsKernel(await startBrowserKernelThreads(threads - 1));
+				return threads;
+			} catch {
+				// e.g. workers refused: the single-threaded kernel still runs
+			}
+		}
+		await useAlsKernel();
+		return 1;
+	})();
+	return ready;
+}
+
+/** Start `helpers` module workers sharing one kernel memory. */
+export async function startBrowserKernelThreads(helpers: number): Promise<KernelThreads> {
+	const module = await compileAlsKernel(true);
+	const memory = newSharedKernelMemory();
+	const flags = new SharedArrayBuffer(helpers * FLAG_SLOTS * 4);
+	const args = new SharedArrayBuffer(helpers * ARG_SLOTS * 8);
+	const workers: Worker[] = [];
+	try {
+		for (let index = 0; index < helpers; index++) {
+			const worker = new Worker(new URL('../workers/als_kernel.worker.ts', import.meta.url), {
+				type: 'module'
+			});
+			workers.push(worker);
+			await new Promise<void>((resolve, reject) => {
+				worker.onmessage = (e) =>
+					e.data === 'ready' ? resolve() : reject(new Error(String(e.data)));
+				worker.onerror = (e) => reject(new Error(e.message || 'kernel helper failed to start'));
+				worker.postMessage({ module, memory, flags, args, index });
+			});
+		}
+	} catch (e) {
+		workers.forEach((w) => w.terminate());
+		throw e;
+	}
+	return {
+		memory,
+		module,
+		helpers,
+		flags,
+		args,
+		async close() {
+			stopHelpers(flags, helpers);
+			workers.forEach((w) => w.terminate());
+		}
+	};
+}
