@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { allSuite } from './all_suite';
 import { alsSuite } from './als_suite';
 import { appWeightSuite } from './app_weight_suite';
 import { Options, parseArgs } from './args';
@@ -8,6 +9,7 @@ import { DatasetMissingError } from './datasets';
 import { federationSuite } from './federation_suite';
 import { ingestSuite } from './ingest_suite';
 import { recommendSuite } from './recommend_suite';
+import { tableSuite } from './report';
 import { tuneSuite } from './tune_suite';
 
 /**
@@ -25,6 +27,9 @@ import { tuneSuite } from './tune_suite';
  *   tune  --dataset ... [--alphas 0.25,0.5,...] [--regularizations 0.01,...] [--convention C]
  *   recommend [--dataset lastfm|synthetic] [--items 100000] [--factors 64] [--iterations I]
  *         [--runs R]   wasm: single-user top-10 p50/p99 ms, all-users batch after a fit
+ *   all [--only name,...]   every suite of bench/all_suite.ts PLAN, one process each, into one
+ *         JSON file (browser suites need `npx vite build` first)
+ *   table [--from FILE] [--readme README.md]   rewrite the README's benchmark table from `all`
  * Prints the records and writes them as a JSON array to --out (default bench/results/<suite>.json).
  */
 async function main(): Promise<void> {
@@ -54,9 +59,15 @@ async function main(): Promise<void> {
 		case 'tune':
 			records = await tuneSuite(options);
 			break;
+		case 'all':
+			records = await allSuite(options);
+			break;
+		case 'table':
+			records = tableSuite(options);
+			break;
 		default:
 			throw new Error(
-				`unknown suite "${suite}" (known: als, tune, app-weight, browser, federation, ingest, recommend)`
+				`unknown suite "${suite}" (known: all, table, als, tune, app-weight, browser, federation, ingest, recommend)`
 			);
 	}
 	mkdirSync(dirname(out), { recursive: true });

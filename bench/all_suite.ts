@@ -1,0 +1,117 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Options } from './args';
+
+/** One invocation of a suite in the `all` plan. */
+export interface PlannedRun {
+	/** Stable key the README table reads (bench/report.ts). */
+	readonly name: string;
+	readonly suite: string;
+	readonly args: readonly string[];
+	/** What the run needs: the built site in build/ (browser suites). */
+	readonly needsBuild?: boolean;
+}
+
+export interface RunResult {
+	readonly name: string;
+	readonly suite: string;
+	readonly args: readonly string[];
+	/** 'ok', or 'skipped' (data absent, exit status 3) or 'failed'. */
+	readonly status: 'ok' | 'skipped' | 'failed';
+	readonly seconds: number;
+	readonly load_before: number;
+	readonly records: object[];
+	readonly message?: string;
+}
+
+export interface AllResults {
+	readonly suite: 'all';
+	readonly date: string;
+	readonly node: string;
+	readonly cpus: number;
+	readonly cpu_model: string;
+	readonly runs: RunResult[];
+}
+
+/** Every figure the README's benchmark table shows, in the order it shows them. */
+export const PLAN: readonly PlannedRun[] = [
+	{ name: 'als-lastfm-f64-t1', suite: 'als', args: ['--dataset', 'lastfm', '--factors', '64'] },
+	{
+		name: 'als-lastfm-f64-t2',
+		suite: 'als',
+		args: ['--dataset', 'lastfm', '--factors', '64', '--threads', '2']
+	},
+	{
+		name: 'als-lastfm-f64-ops',
+		suite: 'als',
+		args: ['--dataset', 'lastfm', '--factors', '64', '--solver', 'ops']
+	},
+	{ name: 'als-lastfm-f32-t1', suite: 'als', args: ['--dataset', 'lastfm', '--factors', '32'] },
+	{
+		name: 'als-lastfm-f32-t2',
+		suite: 'als',
+		args: ['--dataset', 'lastfm', '--factors', '32', '--threads', '2']
+	},
+	{ name: 'als-kkbox-f64-t1', suite: 'als', args: ['--dataset', 'kkbox10k', '--factors', '64'] },
+	{ name: 'als-synthetic-f32-t1', suite: 'als', args: ['--dataset', 'synthetic'] },
+	{
+		name: 'als-synthetic-f32-t2',
+		suite: 'als',
+		args: ['--dataset', 'synthetic', '--threads', '2']
+	},
+	{ name: 'ingest-full', suite: 'ingest', args: [] },
+	{ name: 'recommend', suite: 'recommend', args: [] },
+	{ name: 'app-weight', suite: 'app-weight', args: [], needsBuild: true },
+	{ name: 'browser', suite: 'browser', args: ['--runs', '3'], needsBuild: true }
+];
+
+/**
+ * `npm run bench -- all [--only name,name] [--out FILE]`: every suite of PLAN, each in its own
+ * process (one suite's threads, backends and heap never affect the next), into one JSON file.
+ */
+export async function allSuite(options: Options): Promise<AllResults[]> {
+	const only = options.optionalString('only')?.split(',');
+	options.assertAllUsed();
+	const runs: RunResult[] = [];
+	const plan = PLAN.filter((r) => !only || only.includes(r.name));
+	if (plan.some((r) => r.needsBuild) && !existsSync('build/index.html')) {
+		throw new Error('the browser suites need the built site: run `npx vite build` first');
+	}
+	const dir = mkdtempSync(join(tmpdir(), 'musicrec-bench-'));
+	try {
+		for (const run of plan) {
+			const out = join(dir, `${run.name}.json`);
+			const load = loadavg()[0];
+			const start = performance.now();
+			console.log(`[all] ${run.name}: npm run bench -- ${run.suite} ${run.args.join(' ')}`);
+			const child = spawnSync(
+				process.execPath,
+				[...process.execArgv, 'bench/cli.ts', run.suite, ...run.args, '--out', out],
+				{ stdio: ['ignore', 'inherit', 'pipe'], encoding: 'utf8' }
+			);
+			const seconds = Math.round((performance.now() - start) / 100) / 10;
+			const status = child.status === 0 ? 'ok' : child.status === 3 ? 'skipped' : 'failed';
+			const records =
+				status === 'ok' ? (JSON.parse(readFileSync(out, 'utf8')) as object[]) : ([] as object[]);
+			const message = status === 'ok' ? undefined : (child.stderr ?? '').trim().slice(-2000);
+			if (message) console.error(`[all] ${run.name} ${status}: ${message}`);
+			runs.push({ ...run, status, seconds, load_before: round2(load), records, message });
+		}
+	} finally {
+		rmSync(dir, { recursive: true, force: true });
+	}
+	return [
+		{
+			suite: 'all',
+			date: new Date().toISOString(),
+			node: process.version,
+			cpus: cpus().length,
+			cpu_model: cpus()[0]?.model ?? 'unknown',
+			runs
+		}
+	];
+}
+
+const round2 = (x: number) => Math.round(x * 100) / 100;

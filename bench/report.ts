@@ -1,0 +1,214 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { AllResults, RunResult } from './all_suite';
+import type { Options } from './args';
+
+/**
+ * implicit 0.7.2 on this machine (2 threads, same data, split and settings; README "ALS against
+ * implicit"): the reference the issue's ratios are taken against.
+ */
+export const IMPLICIT = {
+	lastfm_f64_fit_s: 0.5,
+	lastfm_f32_fit_s: 0.31,
+	kkbox_f64_fit_s: 0.16,
+	synthetic_f32_fit_s: 4.8,
+	lastfm_f64_ndcg: 0.224
+};
+
+export interface TableRow {
+	readonly measure: string;
+	readonly value: string;
+	readonly target: string;
+	/** true: target met, false: missed, undefined: no target. */
+	readonly met?: boolean;
+}
+
+type Rec = Record<string, unknown>;
+const num = (r: Rec | undefined, k: string) =>
+	r && typeof r[k] === 'number' ? (r[k] as number) : NaN;
+const f = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
+
+/** The records of run `name` when it ran; `pick` selects one (default: the first). */
+function rec(
+	all: AllResults,
+	name: string,
+	pick: (r: Rec) => boolean = () => true
+): Rec | undefined {
+	const run: RunResult | undefined = all.runs.find((r) => r.name === name && r.status === 'ok');
+	return run?.records.map((r) => r as Rec).find(pick);
+}
+
+function als(all: AllResults, name: string, implicitS: number, label: string, target?: number) {
+	const r = rec(all, name);
+	const fit = num(r, 'fit_s');
+	const ratio = fit / implicitS;
+	return {
+		measure: `${label}: fit (x implicit's ${implicitS} s)`,
+		value: r ? `${f(fit)} s (${f(ratio)}x)` : 'not run',
+		target: target === undefined ? '' : `<= ${target}x`,
+		met: target === undefined || !r ? undefined : ratio <= target
+	};
+}
+
+/** The README benchmark table's rows, from one `bench all` file. */
+export function tableRows(all: AllResults): TableRow[] {
+	const rows: TableRow[] = [
+		als(
+			all,
+			'als-lastfm-f64-t1',
+			IMPLICIT.lastfm_f64_fit_s,
+			'ALS Last.fm f=64, fused kernel, 1 thread',
+			1.3
+		),
+		als(
+			all,
+			'als-lastfm-f64-t2',
+			IMPLICIT.lastfm_f64_fit_s,
+			'ALS Last.fm f=64, fused kernel, 2 threads',
+			0.7
+		),
+		als(
+			all,
+			'als-lastfm-f64-ops',
+			IMPLICIT.lastfm_f64_fit_s,
+			'ALS Last.fm f=64, stock tfjs ops (before)'
+		),
+		als(all, 'als-lastfm-f32-t1', IMPLICIT.lastfm_f32_fit_s, 'ALS Last.fm f=32, 1 thread'),
+		als(all, 'als-lastfm-f32-t2', IMPLICIT.lastfm_f32_fit_s, 'ALS Last.fm f=32, 2 threads'),
+		als(all, 'als-kkbox-f64-t1', IMPLICIT.kkbox_f64_fit_s, 'ALS KKBox 10k f=64, 1 thread')
+	];
+	const t1 = rec(all, 'als-lastfm-f64-t1');
+	if (t1) {
+		const eff = num(t1, 'efficiency');
+		rows.push({
+			measure:
+				'Efficiency, Last.fm f=64 1 thread (gflops / peak_gflops, FLOP model bench/flop_model.ts)',
+			value: `${f(100 * eff, 0)} % (${f(num(t1, 'gflops'), 1)} of ${f(num(t1, 'peak_gflops'), 1)} GFLOP/s)`,
+			target: '>= 50 %',
+			met: eff >= 0.5
+		});
+		const ndcg = num(t1, 'ndcg_at_10');
+		rows.push({
+			measure: 'Quality, Last.fm f=64: NDCG@10 / P@10 / MAP@10 (implicit 0.224 / 0.191 / 0.115)',
+			value: `${f(ndcg, 3)} / ${f(num(t1, 'precision_at_10'), 3)} / ${f(num(t1, 'map_at_10'), 3)}`,
+			target: '>= implicit - 0.005',
+			met: ndcg >= IMPLICIT.lastfm_f64_ndcg - 0.005
+		});
+	}
+	for (const name of ['als-synthetic-f32-t1', 'als-synthetic-f32-t2']) {
+		const r = rec(all, name);
+		if (!r) continue;
+		const fit = num(r, 'fit_s');
+		const rss = num(r, 'peak_rss_mb');
+		rows.push({
+			measure: `ALS synthetic 50k x 100k x 3M f=32, ${num(r, 'threads')} thread(s): fit, peak RSS`,
+			value: `${f(fit, 1)} s (${f(fit / IMPLICIT.synthetic_f32_fit_s)}x implicit), ${f(rss, 0)} MB`,
+			target: '<= 2x, <= 2048 MB',
+			met: fit <= 2 * IMPLICIT.synthetic_f32_fit_s && rss <= 2048
+		});
+	}
+	const ingest = rec(all, 'ingest-full');
+	if (ingest) {
+		const rps = num(ingest, 'rows_per_s');
+		rows.push({
+			measure: `Ingest with EDA, Node, ${num(ingest, 'rows').toLocaleString('en')} rows: rows/s, peak RSS`,
+			value: `${f(rps / 1e6)} M rows/s, ${f(num(ingest, 'peak_rss_mb'), 0)} MB`,
+			target: '>= 1 M rows/s',
+			met: rps >= 1e6
+		});
+	}
+	const latency = rec(all, 'recommend', (r) => 'p50_ms' in r);
+	if (latency) {
+		rows.push({
+			measure: 'Recommend top-10, one user, 100k songs, f=64, Node: p50 / p99',
+			value: `${f(num(latency, 'p50_ms'))} / ${f(num(latency, 'p99_ms'))} ms`,
+			target: '< 5 / < 20 ms',
+			met: num(latency, 'p50_ms') < 5 && num(latency, 'p99_ms') < 20
+		});
+	}
+	const batch = rec(all, 'recommend', (r) => 'batch_s' in r);
+	if (batch) {
+		rows.push({
+			measure: `Recommend top-10 for all ${num(batch, 'users')} Last.fm users, Node`,
+			value: `${f(num(batch, 'batch_s'), 3)} s`,
+			target: '< 1 s',
+			met: num(batch, 'batch_s') < 1
+		});
+	}
+	const weightRun = all.runs.find((r) => r.name === 'app-weight' && r.status === 'ok');
+	const routes = (weightRun?.records ?? []).map((r) => r as Rec).filter((r) => 'js_gzip_bytes' in r);
+	if (routes.length) {
+		const worst = Math.max(...routes.map((r) => num(r, 'js_gzip_bytes')));
+		rows.push({
+			measure: 'First-load JS of the heaviest route (gzip)',
+			value: `${f(worst / 1000, 1)} kB`,
+			target: '<= 400 kB',
+			met: worst <= 400_000
+		});
+	}
+	const browser = all.runs.find((r) => r.name === 'browser' && r.status === 'ok');
+	if (browser?.records.length) {
+		const b = browser.records.map((r) => r as Rec);
+		const med = (k: string) => median(b.map((r) => num(r, k)));
+		const ratio = med('browser_train_s') / med('node_train_s');
+		rows.push({
+			measure: `Training in headless Chromium vs Node, KKBox demo f=64 (median of ${b.length})`,
+			value: `${f(med('browser_train_s'))} s vs ${f(med('node_train_s'))} s (${f(ratio)}x)`,
+			target: '<= 1.5x',
+			met: ratio <= 1.5
+		});
+		const worst = Math.max(
+			...b.map((r) =>
+				Math.max(num(r, 'worst_long_task_parse_ms'), num(r, 'worst_long_task_train_ms'))
+			)
+		);
+		rows.push({
+			measure: 'Worst main-thread long task while parsing or training (all runs)',
+			value: `${f(worst, 0)} ms`,
+			target: '<= 50 ms',
+			met: worst <= 50
+		});
+	}
+	return rows;
+}
+
+function median(values: number[]): number {
+	const s = values.filter(Number.isFinite).sort((a, b) => a - b);
+	if (!s.length) return NaN;
+	return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+export function markdownTable(all: AllResults): string {
+	const lines = [
+		`Generated by \`npm run bench -- table --from FILE\` from \`npm run bench -- all\` of ${all.date.slice(0, 10)} (Node ${all.node}, ${all.cpus} × ${all.cpu_model}; load average before each run in the JSON).`,
+		'',
+		'| Measure | Value | Target | Met |',
+		'| --- | --- | --- | --- |',
+		...tableRows(all).map(
+			(r) =>
+				`| ${r.measure} | ${r.value} | ${r.target} | ${r.met === undefined ? '' : r.met ? 'yes' : '**no**'} |`
+		)
+	];
+	const failed = all.runs.filter((r) => r.status !== 'ok');
+	if (failed.length) {
+		lines.push('', `Not in the table: ${failed.map((r) => `${r.name} (${r.status})`).join(', ')}.`);
+	}
+	return lines.join('\n');
+}
+
+const START = '<!-- bench-table:start -->';
+const END = '<!-- bench-table:end -->';
+
+/** `npm run bench -- table --from FILE [--readme README.md]`: rewrite the README's table. */
+export function tableSuite(options: Options): object[] {
+	const from = options.string('from', 'bench/results/all.json');
+	const readme = options.string('readme', 'README.md');
+	options.assertAllUsed();
+	const [all] = JSON.parse(readFileSync(from, 'utf8')) as AllResults[];
+	const text = readFileSync(readme, 'utf8');
+	const a = text.indexOf(START);
+	const b = text.indexOf(END);
+	if (a < 0 || b < a) throw new Error(`${readme} has no ${START} ... ${END} markers`);
+	const table = markdownTable(all);
+	writeFileSync(readme, `${text.slice(0, a + START.length)}\n${table}\n${text.slice(b)}`);
+	return tableRows(all).map((r) => ({ suite: 'table', ...r }));
+}
