@@ -135,7 +135,9 @@ export function tableRows(all: AllResults): TableRow[] {
 		});
 	}
 	const weightRun = all.runs.find((r) => r.name === 'app-weight' && r.status === 'ok');
-	const routes = (weightRun?.records ?? []).map((r) => r as Rec).filter((r) => 'js_gzip_bytes' in r);
+	const routes = (weightRun?.records ?? [])
+		.map((r) => r as Rec)
+		.filter((r) => 'js_gzip_bytes' in r);
 	if (routes.length) {
 		const worst = Math.max(...routes.map((r) => num(r, 'js_gzip_bytes')));
 		rows.push({
