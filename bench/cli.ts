@@ -63,7 +63,7 @@ async function main(): Promise<void> {
 			records = await allSuite(options);
 			break;
 		case 'table':
-			records = tableSuite(options);
+			records = await tableSuite(options);
 			break;
 		default:
 			throw new Error(

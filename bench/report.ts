@@ -1,5 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { AllResults, RunResult } from './all_suite';
+import * as prettier from 'prettier';
 import type { Options } from './args';
 
 /**
@@ -201,7 +202,7 @@ const START = '<!-- bench-table:start -->';
 const END = '<!-- bench-table:end -->';
 
 /** `npm run bench -- table --from FILE [--readme README.md]`: rewrite the README's table. */
-export function tableSuite(options: Options): object[] {
+export async function tableSuite(options: Options): Promise<object[]> {
 	const from = options.string('from', 'bench/results/all.json');
 	const readme = options.string('readme', 'README.md');
 	options.assertAllUsed();
@@ -211,6 +212,9 @@ export function tableSuite(options: Options): object[] {
 	const b = text.indexOf(END);
 	if (a < 0 || b < a) throw new Error(`${readme} has no ${START} ... ${END} markers`);
 	const table = markdownTable(all);
-	writeFileSync(readme, `${text.slice(0, a + START.length)}\n${table}\n${text.slice(b)}`);
+	const next = `${text.slice(0, a + START.length)}\n${table}\n${text.slice(b)}`;
+	// formatted as `npm run lint` expects (prettier pads markdown tables)
+	const config = (await prettier.resolveConfig(readme)) ?? {};
+	writeFileSync(readme, await prettier.format(next, { ...config, filepath: readme }));
 	return tableRows(all).map((r) => ({ suite: 'table', ...r }));
 }
