@@ -4,6 +4,7 @@ import { allSuite } from './all_suite';
 import { alsSuite } from './als_suite';
 import { appWeightSuite } from './app_weight_suite';
 import { Options, parseArgs } from './args';
+import { browserFullSuite } from './browser_full_suite';
 import { browserSuite } from './browser_suite';
 import { DatasetMissingError } from './datasets';
 import { federationSuite } from './federation_suite';
@@ -20,6 +21,8 @@ import { tuneSuite } from './tune_suite';
  *   app-weight [--build DIR]   first-load JS per route and precache size of the built site
  *   browser [--build DIR] [--runs N]   demo load, training beside the same fit in Node,
  *                              open-to-recommendations, long tasks, probe (headless Chromium)
+ *   browser-full [--rows N] [--factors F] [--iterations I]   the full-size generated KKBox
+ *         file parsed and trained in the app in headless Chromium (time, peak browser RSS)
  *   federation --dataset kkbox10k|lastfm|synthetic --clients K --rounds R --mode exact|compact
  *         [--split even|activity|tab] [--factors F] [--alpha A] [--regularization R] [--out FILE]
  *   ingest [--rows N] [--file PATH] [--seed S] [--regenerate]   stream a (generated) KKBox CSV
@@ -47,6 +50,9 @@ async function main(): Promise<void> {
 		case 'browser':
 			records = await browserSuite(options);
 			break;
+		case 'browser-full':
+			records = await browserFullSuite(options);
+			break;
 		case 'federation':
 			records = await federationSuite(options);
 			break;
@@ -67,7 +73,7 @@ async function main(): Promise<void> {
 			break;
 		default:
 			throw new Error(
-				`unknown suite "${suite}" (known: all, table, als, tune, app-weight, browser, federation, ingest, recommend)`
+				`unknown suite "${suite}" (known: all, table, als, browser-full, tune, app-weight, browser, federation, ingest, recommend)`
 			);
 	}
 	mkdirSync(dirname(out), { recursive: true });
