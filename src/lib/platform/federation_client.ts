@@ -12,6 +12,7 @@ import type {
 	FederationEvent,
 	ValidationSummary
 } from '$lib/workers/federation.worker';
+import { workerFailureMessage } from './worker_failure';
 
 export class FederationTaskError extends Error {
 	readonly code: string;
@@ -56,7 +57,12 @@ export function runFederationTask<C extends FederationCommand>(
 			onEvent(event);
 			if (event.type === 'error') {
 				worker.terminate();
-				reject(new FederationTaskError(event.code, event.message));
+				// 'unknown': not one of the app's own errors, so a fault of the worker itself.
+				const message =
+					event.code === 'unknown'
+						? `The federation worker stopped unexpectedly: ${event.message}`
+						: event.message;
+				reject(new FederationTaskError(event.code, message));
 			} else if (
 				event.type === 'client-done' ||
 				event.type === 'catalog-done' ||
@@ -71,7 +77,7 @@ export function runFederationTask<C extends FederationCommand>(
 		};
 		worker.onerror = (e: ErrorEvent) => {
 			worker.terminate();
-			reject(new FederationTaskError('worker', e.message || 'the federation worker failed'));
+			reject(new FederationTaskError('worker', workerFailureMessage('federation worker', e)));
 		};
 		worker.postMessage(command);
 	});

@@ -2,6 +2,7 @@ import type { BadLine } from '$lib/core/data/ingest';
 import type { EdaSummary } from '$lib/core/data/eda';
 import type { Weighting } from '$lib/core/data/weights';
 import type { ParseRequest, ParseResponse } from '$lib/workers/parse.worker';
+import { workerFailureMessage } from './worker_failure';
 
 /** Progress of a parse, for a progress bar. */
 export interface ParseProgress {
@@ -116,7 +117,7 @@ export function startParse(
 		if (!settle) return;
 		const { reject } = settle;
 		finish();
-		reject(new ParseError('data/worker-failed', event.message || 'The parser stopped'));
+		reject(new ParseError('data/worker-failed', workerFailureMessage('file reader', event)));
 	};
 
 	const request: ParseRequest = {

@@ -131,6 +131,7 @@ export function chooseBackend(results: readonly ProbeResult[]): BackendName {
 export async function selectBackend(
 	preferred?: BackendName
 ): Promise<{ backend: BackendName; probes: ProbeResult[] }> {
+	exposeTensorMemory();
 	await registerBackends();
 	if (preferred) {
 		const r = await probeBackend(preferred, 64, 1);
@@ -142,4 +143,22 @@ export async function selectBackend(
 	await tf.setBackend(backend);
 	await tf.ready();
 	return { backend, probes };
+}
+
+/** Live tensors and bytes of this thread's tfjs engine. */
+export interface TensorMemory {
+	readonly numTensors: number;
+	readonly numBytes: number;
+}
+
+/**
+ * Diagnostics: `globalThis.musicrecTensorMemory()` reads this thread's tfjs memory (the leak
+ * tests call it from outside the app's modules). Reads only; holds no reference to data.
+ */
+export function exposeTensorMemory(): void {
+	(globalThis as { musicrecTensorMemory?: () => TensorMemory }).musicrecTensorMemory ??= () => {
+		// The engine's counters: what tf.memory() reports, without picking a backend first.
+		const { numTensors, numBytes } = tf.engine().state;
+		return { numTensors, numBytes };
+	};
 }

@@ -4,6 +4,7 @@
  */
 import type { ModelRecord } from '$lib/core/model_record';
 import type { TrainCommand, TrainEvent } from '$lib/workers/train.worker';
+import { workerFailureMessage } from './worker_failure';
 
 export type TrainRequest = Omit<Extract<TrainCommand, { type: 'train' }>, 'type'>;
 
@@ -61,7 +62,7 @@ export function startTraining(
 	};
 	worker.onerror = (e: ErrorEvent) => {
 		finish();
-		fail?.(new TrainingError('worker', e.message || 'the training worker failed'));
+		fail?.(new TrainingError('worker', workerFailureMessage('training worker', e)));
 	};
 	const command: TrainCommand = { type: 'train', ...request };
 	worker.postMessage(command);

@@ -4,6 +4,7 @@
  * Nothing is stored here: the main thread saves the record in one transaction, so a cancelled
  * or failed training leaves nothing behind.
  */
+import { engine } from '@tensorflow/tfjs-core';
 import { fit } from '$lib/core/als/fit';
 import type { AlsModel } from '$lib/core/als/model';
 import { alsParams, type AlsParams } from '$lib/core/als/params';
@@ -29,7 +30,9 @@ export type TrainCommand =
 			readonly holdout: boolean;
 			readonly backend?: BackendName;
 	  }
-	| { readonly type: 'cancel' };
+	| { readonly type: 'cancel' }
+	/** Diagnostics: answer with the worker's live tfjs tensors (leak tests read it). */
+	| { readonly type: 'memory' };
 
 export type TrainStage = 'backend' | 'reading' | 'splitting' | 'training' | 'evaluating';
 
@@ -48,7 +51,8 @@ export type TrainEvent =
 	  }
 	| { readonly type: 'done'; readonly record: ModelRecord }
 	| { readonly type: 'cancelled' }
-	| { readonly type: 'error'; readonly code: string; readonly message: string };
+	| { readonly type: 'error'; readonly code: string; readonly message: string }
+	| { readonly type: 'memory'; readonly numTensors: number; readonly numBytes: number };
 
 export interface TrainDeps {
 	post(event: TrainEvent, transfer?: Transferable[]): void;
@@ -232,6 +236,12 @@ if (typeof scope.WorkerGlobalScope !== 'undefined') {
 		const command = event.data;
 		if (command.type === 'cancel') {
 			flag.aborted = true;
+			return;
+		}
+		if (command.type === 'memory') {
+			// The engine's counters (tf.memory() would first pick a backend, and none may be set yet).
+			const { numTensors, numBytes } = engine().state;
+			worker.postMessage({ type: 'memory', numTensors, numBytes } satisfies TrainEvent);
 			return;
 		}
 		flag.aborted = false;
