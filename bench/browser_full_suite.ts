@@ -88,11 +88,13 @@ export async function browserFullSuite(options: Options): Promise<BrowserFullRec
 		await page.getByTestId('file-input').setInputFiles(file);
 		await page
 			.getByTestId('stat-rows')
-			.filter({ hasText: String(rows) })
+			.filter({ hasText: rows.toLocaleString('en-US') })
 			.waitFor({ timeout: 1_800_000 });
 		const parseSeconds = (performance.now() - t0) / 1000;
-		const users = Number(await page.getByTestId('stat-users').textContent());
-		const items = Number(await page.getByTestId('stat-items').textContent());
+		const count = async (id: string) =>
+			Number(((await page.getByTestId(id).textContent()) ?? '').replace(/,/g, ''));
+		const users = await count('stat-users');
+		const items = await count('stat-items');
 		await page
 			.getByTestId('save-status')
 			.filter({ hasText: 'Saved' })
