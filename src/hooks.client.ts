@@ -9,7 +9,13 @@ import { browserIsolationEnv, ensureIsolation } from '$lib/platform/isolation';
  */
 export const init: ClientInit = async () => {
 	if (dev) return;
-	const outcome = await ensureIsolation(browserIsolationEnv(), `${base}/service-worker.js`);
+	let outcome;
+	try {
+		outcome = await ensureIsolation(browserIsolationEnv(), `${base}/service-worker.js`);
+	} catch {
+		// Whatever goes wrong here, the app starts (single-threaded).
+		return;
+	}
 	// The reload is under way: do not start the app in the page that is going away.
 	if (outcome === 'reloading') await new Promise((resolve) => setTimeout(resolve, 5000));
 };

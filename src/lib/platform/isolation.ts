@@ -88,13 +88,17 @@ export async function ensureIsolation(
 	container.addEventListener('controllerchange', onChange);
 	const timer = setTimeout(() => settle(false), timeoutMs);
 	try {
-		let registration: ServiceWorkerRegistration;
+		let registration: ServiceWorkerRegistration | undefined;
 		try {
-			registration = await container.register(scriptUrl);
+			const registering = container.register(scriptUrl);
+			// A registration that never settles counts as refused once the wait is over.
+			registration = await Promise.race([registering, controlled.then(() => undefined)]);
 		} catch {
 			return 'unavailable';
 		}
 		if (!container.controller) {
+			// Refused in a way the API does not promise (a blocked register() returns nothing).
+			if (!registration || typeof registration !== 'object') return 'unavailable';
 			// An active worker that does not control this page: it was bypassed on purpose.
 			if (registration.active) return 'not-isolated';
 			const incoming = registration.installing ?? registration.waiting;

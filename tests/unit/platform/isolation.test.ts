@@ -27,13 +27,17 @@ interface Registration {
 class FakeContainer extends EventTarget {
 	controller: FakeWorker | null = null;
 	registered: string[] = [];
-	constructor(private readonly registration: Registration | Error) {
+	constructor(private readonly registration: Registration | Error | 'nothing' | 'hang') {
 		super();
 	}
-	async register(url: string): Promise<Registration> {
+	register(url: string): Promise<Registration> | undefined {
 		this.registered.push(url);
-		if (this.registration instanceof Error) throw this.registration;
-		return this.registration;
+		const r = this.registration;
+		if (r instanceof Error) return Promise.reject(r);
+		// What a browser with blocked service workers (Playwright's 'block') answers.
+		if (r === 'nothing') return undefined;
+		if (r === 'hang') return new Promise(() => {});
+		return Promise.resolve(r);
 	}
 	/** What clients.claim() does to a page. */
 	claim(worker: FakeWorker): void {
@@ -54,7 +58,7 @@ function setup(
 	options: {
 		isolated?: boolean;
 		secure?: boolean;
-		registration?: Registration | Error;
+		registration?: Registration | Error | 'nothing' | 'hang';
 		noServiceWorker?: boolean;
 		storage?: IsolationEnv['storage'] | null;
 	} = {}
@@ -125,7 +129,12 @@ describe('ensureIsolation (first-visit reload into cross-origin isolation)', () 
 		expect(insecure.container.registered).toEqual([]);
 		const refused = setup({ registration: new Error('SecurityError') });
 		await expect(ensureIsolation(refused.env, '/sw.js')).resolves.toBe('unavailable');
-		expect(none.reloads() + insecure.reloads() + refused.reloads()).toBe(0);
+		const blocked = setup({ registration: 'nothing' });
+		await expect(ensureIsolation(blocked.env, '/sw.js', 5000)).resolves.toBe('unavailable');
+		const hanging = setup({ registration: 'hang' });
+		await expect(ensureIsolation(hanging.env, '/sw.js', 20)).resolves.toBe('unavailable');
+		const all = [none, insecure, refused, blocked, hanging];
+		expect(all.reduce((n, t) => n + t.reloads(), 0)).toBe(0);
 	});
 
 	it('does not reload a controlled page (an older worker without the headers)', async () => {
