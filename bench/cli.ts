@@ -8,6 +8,7 @@ import { DatasetMissingError } from './datasets';
 import { federationSuite } from './federation_suite';
 import { ingestSuite } from './ingest_suite';
 import { recommendSuite } from './recommend_suite';
+import { threadsSuite } from './threads_suite';
 import { tuneSuite } from './tune_suite';
 
 /**
@@ -25,6 +26,8 @@ import { tuneSuite } from './tune_suite';
  *   tune  --dataset ... [--alphas 0.25,0.5,...] [--regularizations 0.01,...] [--convention C]
  *   recommend [--dataset lastfm|synthetic] [--items 100000] [--factors 64] [--iterations I]
  *         [--runs R]   wasm: single-user top-10 p50/p99 ms, all-users batch after a fit
+ *   threads [--build DIR] [--runs N] [--threads 1,2] [--size 1024] [--reps 5]   tfjs-wasm threads
+ *         in headless Chromium (isolated by the service worker): matMul and the demo fit per count
  * Prints the records and writes them as a JSON array to --out (default bench/results/<suite>.json).
  */
 async function main(): Promise<void> {
@@ -51,12 +54,15 @@ async function main(): Promise<void> {
 		case 'recommend':
 			records = await recommendSuite(options);
 			break;
+		case 'threads':
+			records = await threadsSuite(options);
+			break;
 		case 'tune':
 			records = await tuneSuite(options);
 			break;
 		default:
 			throw new Error(
-				`unknown suite "${suite}" (known: als, tune, app-weight, browser, federation, ingest, recommend)`
+				`unknown suite "${suite}" (known: als, tune, app-weight, browser, federation, ingest, recommend, threads)`
 			);
 	}
 	mkdirSync(dirname(out), { recursive: true });
