@@ -1,5 +1,6 @@
 import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
+import { Worker as NodeWorker } from 'node:worker_threads';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { launchBrowser } from '../tests/e2e/browser';
@@ -13,7 +14,8 @@ import { median, round } from './measure';
  * service worker. Per thread count, a fresh probe worker times a square matMul and a fresh
  * training worker runs the browser suite's fit (KKBox demo, f = 64, 15 sweeps, holdout).
  * One thread is the single-threaded SIMD binary (what the app runs when not isolated); more
- * threads are the threaded SIMD binary.
+ * threads are the threaded SIMD binary. The machine is shared: each record carries the load
+ * average and the parallelism a plain two-thread busy loop got just before it.
  */
 
 const DEMO_FILE = 'data/kkbox_train_10k.csv';
@@ -50,6 +52,11 @@ export interface ThreadsRecord {
 	/** 1-minute load average of the machine before and after this measurement. */
 	load_before: number;
 	load_after: number;
+	/**
+	 * Parallelism the machine offered just before (2 = two idle cores): the time of one thread
+	 * running two units of a busy loop over that of two threads running one unit each.
+	 */
+	parallel_capacity: number;
 }
 
 export interface ThreadsSummary {
@@ -62,7 +69,13 @@ export interface ThreadsSummary {
 	/** Median of the one-thread figure over the median of this one (above 1: faster). */
 	matmul_speedup: number;
 	train_speedup: number;
+	/** Best (least disturbed) run of each, and the same ratio of bests. */
+	matmul_ms_best: number;
+	train_s_best: number;
+	matmul_speedup_best: number;
+	train_speedup_best: number;
 	load_median: number;
+	parallel_capacity_median: number;
 }
 
 interface TrainOutcome {
@@ -77,6 +90,31 @@ function workerUrl(root: string, name: string, base: string): string {
 	const file = readdirSync(dir).find((f) => f.startsWith(`${name}.worker-`) && f.endsWith('.js'));
 	if (!file) throw new Error(`no ${name} worker in ${dir}: run npx vite build first`);
 	return new URL(`_app/immutable/workers/${file}`, base).href;
+}
+
+/** A unit of pure CPU work in a Node worker thread; resolves with its wall time, ms. */
+function busyUnit(units: number): Promise<number> {
+	const source = `
+		const { parentPort, workerData } = require('node:worker_threads');
+		const t0 = performance.now();
+		let x = 1;
+		for (let i = 0; i < workerData * 60_000_000; i++) x = (x * 1103515245 + 12345) | 0;
+		parentPort.postMessage([performance.now() - t0, x]);`;
+	return new Promise((resolve, reject) => {
+		const worker = new NodeWorker(source, { eval: true, workerData: units });
+		worker.once('message', ([ms]: [number, number]) => {
+			void worker.terminate();
+			resolve(ms);
+		});
+		worker.once('error', reject);
+	});
+}
+
+/** Two units on one thread over one unit on each of two threads, run at the same time. */
+async function parallelCapacity(): Promise<number> {
+	const serial = await busyUnit(2);
+	const parallel = Math.max(...(await Promise.all([busyUnit(1), busyUnit(1)])));
+	return serial / parallel;
 }
 
 /** Time a size^3 matMul on wasm with `threads` threads in a fresh probe worker. */
@@ -214,6 +252,7 @@ export async function threadsSuite(options: Options): Promise<(ThreadsRecord | T
 			const order = run % 2 === 1 ? threadList : [...threadList].reverse();
 			for (const threads of order) {
 				const loadBefore = loadavg()[0];
+				const capacity = await parallelCapacity();
 				const mm = await matMul(page, probeUrl, size, reps, threads);
 				const fit = await train(page, trainUrl, threads);
 				if (mm.threads !== fit.wasmThreads) {
@@ -236,7 +275,8 @@ export async function threadsSuite(options: Options): Promise<(ThreadsRecord | T
 					sweep_s_median: round(median(fit.sweeps), 4),
 					ndcg_at_10: round(fit.ndcg, 4),
 					load_before: round(loadBefore, 2),
-					load_after: round(loadavg()[0], 2)
+					load_after: round(loadavg()[0], 2),
+					parallel_capacity: round(capacity, 2)
 				});
 			}
 		}
@@ -254,10 +294,14 @@ function summarize(records: readonly ThreadsRecord[], threadList: number[]): Thr
 	const base = of(Math.min(...threadList));
 	const baseMatMul = median(base.map((r) => r.matmul_ms));
 	const baseTrain = median(base.map((r) => r.train_s));
+	const baseMatMulBest = Math.min(...base.map((r) => r.matmul_ms));
+	const baseTrainBest = Math.min(...base.map((r) => r.train_s));
 	return threadList.map((threads) => {
 		const rs = of(threads);
 		const mm = median(rs.map((r) => r.matmul_ms));
 		const tr = median(rs.map((r) => r.train_s));
+		const mmBest = Math.min(...rs.map((r) => r.matmul_ms));
+		const trBest = Math.min(...rs.map((r) => r.train_s));
 		return {
 			suite: 'threads',
 			summary: true,
@@ -267,7 +311,12 @@ function summarize(records: readonly ThreadsRecord[], threadList: number[]): Thr
 			train_s_median: round(tr, 3),
 			matmul_speedup: round(baseMatMul / mm, 2),
 			train_speedup: round(baseTrain / tr, 2),
-			load_median: round(median(rs.flatMap((r) => [r.load_before, r.load_after])), 2)
+			matmul_ms_best: mmBest,
+			train_s_best: trBest,
+			matmul_speedup_best: round(baseMatMulBest / mmBest, 2),
+			train_speedup_best: round(baseTrainBest / trBest, 2),
+			load_median: round(median(rs.flatMap((r) => [r.load_before, r.load_after])), 2),
+			parallel_capacity_median: round(median(rs.map((r) => r.parallel_capacity)), 2)
 		};
 	});
 }
