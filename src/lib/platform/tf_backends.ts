@@ -14,6 +14,8 @@ import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs
 import wasmUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreadedUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
+// The threaded module's own source, emitted unminified as a file (see prepareThreadedStart).
+import threadedFactoryUrl from '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js?url';
 
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 export const BACKENDS: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
@@ -164,15 +166,16 @@ const THREADED_FACTORY_PREFIX = 'var WasmBackendModuleThreadedSimd = ';
  *   a Blob. Minified, that copy reads a variable of its enclosing scope (the renamed
  *   `_scriptDir`, its typeof guard folded away), so every pthread worker throws a
  *   ReferenceError. That one Blob gets the package's own, unminified file instead
- *   (self-contained; loaded lazily, only where threads run).
+ *   (self-contained; fetched only where threads run, precached like the wasm binaries).
  * - Its C++ side caps the threads at hardwareConcurrency / 2 (it assumes two logical cores per
  *   physical core), which is 1 on a 2-core machine. While it starts, the worker's
  *   navigator.hardwareConcurrency reads 2 x the wanted count, so the cap is the count asked for.
  */
 async function prepareThreadedStart(): Promise<() => void> {
 	if (wasmThreadsWanted <= 1) return () => {};
-	const { default: source } =
-		await import('@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js?raw');
+	const response = await fetch(threadedFactoryUrl);
+	if (!response.ok) throw new Error(`threaded wasm module: HTTP ${response.status}`);
+	const source = await response.text();
 	const Original = globalThis.Blob;
 	class FactoryBlob extends Original {
 		constructor(parts?: BlobPart[], options?: BlobPropertyBag) {
