@@ -11,6 +11,7 @@ import { federationSuite } from './federation_suite';
 import { ingestSuite } from './ingest_suite';
 import { recommendSuite } from './recommend_suite';
 import { tableSuite } from './report';
+import { threadsSuite } from './threads_suite';
 import { tuneSuite } from './tune_suite';
 
 /**
@@ -33,6 +34,8 @@ import { tuneSuite } from './tune_suite';
  *   all [--only name,...]   every suite of bench/all_suite.ts PLAN, one process each, into one
  *         JSON file (browser suites need `npx vite build` first)
  *   table [--from FILE] [--readme README.md]   rewrite the README's benchmark table from `all`
+ *   threads [--build DIR] [--runs N] [--threads 1,2] [--size 1024] [--reps 5]   tfjs-wasm threads
+ *         in headless Chromium (isolated by the service worker): matMul and the demo fit per count
  * Prints the records and writes them as a JSON array to --out (default bench/results/<suite>.json).
  */
 async function main(): Promise<void> {
@@ -62,6 +65,9 @@ async function main(): Promise<void> {
 		case 'recommend':
 			records = await recommendSuite(options);
 			break;
+		case 'threads':
+			records = await threadsSuite(options);
+			break;
 		case 'tune':
 			records = await tuneSuite(options);
 			break;
@@ -73,7 +79,7 @@ async function main(): Promise<void> {
 			break;
 		default:
 			throw new Error(
-				`unknown suite "${suite}" (known: all, table, als, browser-full, tune, app-weight, browser, federation, ingest, recommend)`
+				`unknown suite "${suite}" (known: all, table, als, browser-full, tune, app-weight, browser, federation, ingest, recommend, threads)`
 			);
 	}
 	mkdirSync(dirname(out), { recursive: true });

@@ -53,6 +53,9 @@ describe('PWA: installable, works offline, from a sub-path', () => {
 	it('is controlled by a service worker and reloads with the network off', async () => {
 		const page = await browser.context.newPage();
 		await page.goto(server.url);
+		// On a first visit the app reloads itself once the worker controls it (cross-origin
+		// isolation); wait for that before reloading, or the two reloads collide.
+		await page.waitForFunction(() => crossOriginIsolated, undefined, { timeout: 60_000 });
 		await page.evaluate(async () => {
 			await navigator.serviceWorker.ready;
 		});

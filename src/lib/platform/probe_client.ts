@@ -2,11 +2,17 @@
  * Main-thread side of the backend probe worker: probe every backend in a fresh worker and
  * report each result as it arrives.
  */
-import type { ProbeEvent } from '$lib/workers/probe.worker';
+import type { ProbeCommand, ProbeEvent } from '$lib/workers/probe.worker';
 import type { ProbeResult } from './tf_backends';
 
-/** Probe all backends off the main thread; resolves with the results in probe order. */
-export function runProbe(onResult: (result: ProbeResult) => void): Promise<ProbeResult[]> {
+/**
+ * Probe the backends off the main thread (all of them unless `options` says otherwise);
+ * resolves with the results in probe order.
+ */
+export function runProbe(
+	onResult: (result: ProbeResult) => void,
+	options: Omit<ProbeCommand, 'type'> = {}
+): Promise<ProbeResult[]> {
 	const worker = new Worker(new URL('../workers/probe.worker.ts', import.meta.url), {
 		type: 'module'
 	});
@@ -25,6 +31,6 @@ export function runProbe(onResult: (result: ProbeResult) => void): Promise<Probe
 			worker.terminate();
 			reject(new Error(e.message || 'the probe worker failed'));
 		};
-		worker.postMessage({ type: 'probe' });
+		worker.postMessage({ type: 'probe', ...options } satisfies ProbeCommand);
 	});
 }

@@ -29,6 +29,8 @@ export type TrainCommand =
 			readonly params: Partial<AlsParams>;
 			readonly holdout: boolean;
 			readonly backend?: BackendName;
+			/** Wasm threads (default: one per core, capped, when cross-origin isolated; else 1). */
+			readonly wasmThreads?: number;
 	  }
 	| { readonly type: 'cancel' }
 	/** Diagnostics: answer with the worker's live tfjs tensors (leak tests read it). */
@@ -38,7 +40,13 @@ export type TrainStage = 'backend' | 'reading' | 'splitting' | 'training' | 'eva
 
 /** Worker to main thread. */
 export type TrainEvent =
-	| { readonly type: 'backend'; readonly backend: string; readonly probes: ProbeResult[] }
+	| {
+			readonly type: 'backend';
+			readonly backend: string;
+			readonly probes: ProbeResult[];
+			/** Threads of the wasm backend when it was started (1 = single-threaded binary). */
+			readonly wasmThreads?: number;
+	  }
 	| { readonly type: 'stage'; readonly stage: TrainStage }
 	| {
 			readonly type: 'progress';
@@ -56,7 +64,10 @@ export type TrainEvent =
 
 export interface TrainDeps {
 	post(event: TrainEvent, transfer?: Transferable[]): void;
-	selectBackend(preferred?: BackendName): Promise<{ backend: string; probes: ProbeResult[] }>;
+	selectBackend(
+		preferred?: BackendName,
+		wasmThreads?: number
+	): Promise<{ backend: string; probes: ProbeResult[]; wasmThreads?: number }>;
 	/** Load the fused ALS kernel; resolves to its thread count (absent: fit loads it itself). */
 	prepareKernel?(): Promise<number>;
 	/** Set by a 'cancel' command; read after each sweep and during reading. */
@@ -108,8 +119,11 @@ export async function runTraining(
 	try {
 		const params = alsParams(command.params);
 		deps.post({ type: 'stage', stage: 'backend' });
-		const { backend, probes } = await deps.selectBackend(command.backend);
-		deps.post({ type: 'backend', backend, probes });
+		const { backend, probes, wasmThreads } = await deps.selectBackend(
+			command.backend,
+			command.wasmThreads
+		);
+		deps.post({ type: 'backend', backend, probes, wasmThreads });
 
 		deps.post({ type: 'stage', stage: 'reading' });
 		const data = await ingest(blobTextChunks(command.file), {
@@ -247,9 +261,10 @@ if (typeof scope.WorkerGlobalScope !== 'undefined') {
 		flag.aborted = false;
 		void runTraining(command, {
 			post: (message, transfer) => worker.postMessage(message, transfer ?? []),
-			selectBackend: async (preferred) => {
+			selectBackend: async (preferred, wasmThreads) => {
 				const backends = await import('$lib/platform/tf_backends');
-				return backends.selectBackend(preferred);
+				const selected = await backends.selectBackend(preferred, wasmThreads);
+				return { ...selected, wasmThreads: backends.wasmThreadsInUse() };
 			},
 			prepareKernel: async () => {
 				const kernel = await import('$lib/platform/kernel_threads');
