@@ -1,6 +1,7 @@
 import { Rng } from '../random';
 import { nnz } from './csr';
 import { detachField } from './csv_tokenizer';
+import { IdInterner } from './id_interner';
 import type { Csr } from './csr';
 import type { Interactions } from './interactions';
 import type { Schema, SchemaKind } from './schema';
@@ -110,19 +111,26 @@ function isMissing(v: string): boolean {
 
 /** Value counts for one categorical column; the value index points into parallel arrays. */
 class CategoricalCounter {
-	readonly index = new Map<string, number>();
-	readonly values: string[] = [];
+	readonly index = new IdInterner();
 	readonly total: number[] = [];
 	readonly target1: number[] = [];
 	readonly target0: number[] = [];
 
 	add(v: string, target: number): void {
-		let k = this.index.get(v);
-		if (k === undefined) {
-			k = this.values.length;
-			const kept = detachField(v);
-			this.index.set(kept, k);
-			this.values.push(kept);
+		this.count(this.index.internSpan(v, 0, v.length), target);
+	}
+
+	/** Count the value `text[start, end)` (a field inside a chunk). */
+	addSpan(text: string, start: number, end: number, target: number): void {
+		this.count(this.index.internSpan(text, start, end), target);
+	}
+
+	get values(): string[] {
+		return this.index.toArray();
+	}
+
+	private count(k: number, target: number): void {
+		if (k === this.total.length) {
 			this.total.push(0);
 			this.target0.push(0);
 			this.target1.push(0);
@@ -232,6 +240,43 @@ export class EdaAccumulator {
 		for (let k = 0; k < cats.length; k++) {
 			const v = fields[cats[k].index];
 			if (!isMissing(v)) this.counters[k].add(v, target);
+		}
+		if (target === 0 || target === 1) this.targetCounts[target]++;
+		if (weight === weight) this.addWeight(weight);
+	}
+
+	/** Whether the next row still goes to the head (then it must come through `add`). */
+	get wantsHead(): boolean {
+		return this.head.length < HEAD_ROWS;
+	}
+
+	/**
+	 * `add` for a row read in place: field `c` is `text[starts[c], ends[c])`. The caller has
+	 * checked there are `fieldCount` fields and that `wantsHead` is false; counts are the same
+	 * as `add` of the split fields.
+	 */
+	addSpans(
+		text: string,
+		starts: Int32Array,
+		ends: Int32Array,
+		target: number,
+		weight: number
+	): void {
+		this.rows++;
+		const missing = this.missing;
+		const n = this.missing.length;
+		for (let c = 0; c < n; c++) {
+			const a = starts[c];
+			const b = ends[c];
+			if (a === b || (text.charCodeAt(a) <= 32 && isMissing(text.slice(a, b)))) missing[c]++;
+		}
+		const cats = this.schema.categorical;
+		for (let k = 0; k < cats.length; k++) {
+			const c = cats[k].index;
+			const a = starts[c];
+			const b = ends[c];
+			if (a === b || (text.charCodeAt(a) <= 32 && isMissing(text.slice(a, b)))) continue;
+			this.counters[k].addSpan(text, a, b, target);
 		}
 		if (target === 0 || target === 1) this.targetCounts[target]++;
 		if (weight === weight) this.addWeight(weight);
