@@ -1,6 +1,7 @@
 import { Rng } from '../random';
 import { nnz } from './csr';
 import { detachField } from './csv_tokenizer';
+import { Growable } from './growable';
 import { IdInterner } from './id_interner';
 import type { Csr } from './csr';
 import type { Interactions } from './interactions';
@@ -120,16 +121,23 @@ class CategoricalCounter {
 		this.count(this.index.internSpan(v, 0, v.length), target);
 	}
 
-	/** Count the value `text[start, end)` (a field inside a chunk). */
-	addSpan(text: string, start: number, end: number, target: number): void {
-		this.count(this.index.internSpan(text, start, end), target);
+	/** Index of the value `text[start, end)` (a field inside a chunk), added uncounted if new. */
+	indexOfSpan(text: string, start: number, end: number): number {
+		const k = this.index.internSpan(text, start, end);
+		if (k === this.total.length) {
+			this.total.push(0);
+			this.target0.push(0);
+			this.target1.push(0);
+		}
+		return k;
 	}
 
 	get values(): string[] {
 		return this.index.toArray();
 	}
 
-	private count(k: number, target: number): void {
+	/** Count one more row of value `k`. */
+	count(k: number, target: number): void {
 		if (k === this.total.length) {
 			this.total.push(0);
 			this.target0.push(0);
@@ -215,8 +223,18 @@ export class EdaAccumulator {
 	private readonly sample = new Float64Array(WEIGHT_SAMPLE_SIZE);
 	private readonly sampleRng = new Rng(0x5eed);
 
+	/** Whether the categorical columns are adjacent, in order (then looked up as one span). */
+	private readonly adjacentCategorical: boolean;
+	/** Distinct runs of categorical fields seen by `addSpans`. */
+	private readonly combos = new IdInterner();
+	/** Per combination, the value index of each categorical column (-1 = missing). */
+	private readonly comboValues = new Growable(Int32Array, 256);
+
 	constructor(schema: Schema) {
 		this.schema = schema;
+		const cats = schema.categorical;
+		this.adjacentCategorical =
+			cats.length > 1 && cats.every((c, k) => c.index === cats[0].index + k);
 		this.missing = new Int32Array(schema.fieldCount);
 		this.counters = schema.categorical.map(() => new CategoricalCounter());
 	}
@@ -271,12 +289,34 @@ export class EdaAccumulator {
 			if (a === b || (text.charCodeAt(a) <= 32 && isMissing(text.slice(a, b)))) missing[c]++;
 		}
 		const cats = this.schema.categorical;
-		for (let k = 0; k < cats.length; k++) {
-			const c = cats[k].index;
-			const a = starts[c];
-			const b = ends[c];
-			if (a === b || (text.charCodeAt(a) <= 32 && isMissing(text.slice(a, b)))) continue;
-			this.counters[k].addSpan(text, a, b, target);
+		const nc = cats.length;
+		if (this.adjacentCategorical) {
+			// One lookup of the whole run of categorical fields; a new combination resolves its
+			// values (value index per column, -1 for missing) once.
+			const first = cats[0].index;
+			const known = this.combos.size;
+			const combo = this.combos.internSpan(text, starts[first], ends[first + nc - 1]);
+			if (combo === known) {
+				for (let k = 0; k < nc; k++) {
+					const a = starts[first + k];
+					const b = ends[first + k];
+					const missingValue = a === b || (text.charCodeAt(a) <= 32 && isMissing(text.slice(a, b)));
+					this.comboValues.push(missingValue ? -1 : this.counters[k].indexOfSpan(text, a, b));
+				}
+			}
+			const values = this.comboValues.view();
+			for (let k = 0; k < nc; k++) {
+				const j = values[combo * nc + k];
+				if (j >= 0) this.counters[k].count(j, target);
+			}
+		} else {
+			for (let k = 0; k < nc; k++) {
+				const c = cats[k].index;
+				const a = starts[c];
+				const b = ends[c];
+				if (a === b || (text.charCodeAt(a) <= 32 && isMissing(text.slice(a, b)))) continue;
+				this.counters[k].count(this.counters[k].indexOfSpan(text, a, b), target);
+			}
 		}
 		if (target === 0 || target === 1) this.targetCounts[target]++;
 		if (weight === weight) this.addWeight(weight);
