@@ -1,7 +1,7 @@
 import { cpSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Page, Worker } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { KKBOX_FULL_ROWS, writeKkboxCsv } from '../src/lib/node/kkbox_generator';
 import { launchBrowser } from '../tests/e2e/browser';
 import { serveStatic } from '../tests/e2e/static_server';
@@ -18,11 +18,13 @@ export interface IngestBrowserRecord {
 	seconds: number;
 	rows_per_s: number;
 	mb_per_s: number;
-	/** Peak JS heap of the parse worker (performance.memory, sampled between chunks). */
+	/** Peak JS heap of the parse worker (CDP Runtime.getHeapUsage, sampled between chunks). */
 	worker_peak_heap_mb?: number;
+	/** Peak array-buffer and external-string storage of the parse worker (same samples). */
+	worker_peak_backing_mb?: number;
 	/** Peak JS heap of the page's main thread (CDP Performance.getMetrics JSHeapUsedSize). */
 	page_peak_heap_mb: number;
-	/** Heap samples taken from the worker (0 when performance.memory is not exposed there). */
+	/** Heap samples taken from the worker (0: the worker could not be reached). */
 	worker_samples: number;
 	/** After the EDA is shown: until the file is stored in IndexedDB ("Saved"), or undefined. */
 	save_s?: number;
@@ -30,19 +32,72 @@ export interface IngestBrowserRecord {
 	items: number;
 }
 
-interface MemoryInfo {
-	usedJSHeapSize: number;
+/** CDP messages this suite sends that the typed protocol of playwright-core does not list. */
+type LooseCdp = {
+	send(method: string, params?: object): Promise<unknown>;
+	on(event: string, listener: (e: { sessionId: string; message: string }) => void): void;
+};
+
+/**
+ * Heap of the parse worker over CDP: attach to its target (not flattened, so the page's
+ * session relays the messages) and ask `Runtime.getHeapUsage`; the worker answers between
+ * chunks of its parse.
+ */
+class WorkerHeapProbe {
+	private readonly cdp: LooseCdp;
+	private sessionId: string | undefined;
+	private nextId = 1;
+	private readonly pending = new Map<number, (r: HeapUsage | undefined) => void>();
+
+	constructor(cdp: LooseCdp) {
+		this.cdp = cdp;
+		cdp.on('Target.receivedMessageFromTarget', (e) => {
+			if (e.sessionId !== this.sessionId) return;
+			const m = JSON.parse(e.message) as { id?: number; result?: HeapUsage };
+			if (m.id === undefined) return;
+			this.pending.get(m.id)?.(m.result);
+			this.pending.delete(m.id);
+		});
+	}
+
+	/** Attach to the first worker target whose URL contains `urlPart`; false when none yet. */
+	async attach(urlPart: string): Promise<boolean> {
+		if (this.sessionId) return true;
+		const { targetInfos } = (await this.cdp.send('Target.getTargets')) as {
+			targetInfos: { targetId: string; type: string; url: string }[];
+		};
+		const target = targetInfos.find((t) => t.type === 'worker' && t.url.includes(urlPart));
+		if (!target) return false;
+		const { sessionId } = (await this.cdp.send('Target.attachToTarget', {
+			targetId: target.targetId,
+			flatten: false
+		})) as { sessionId: string };
+		this.sessionId = sessionId;
+		return true;
+	}
+
+	async heap(): Promise<HeapUsage | undefined> {
+		if (!this.sessionId) return undefined;
+		const id = this.nextId++;
+		const answer = new Promise<HeapUsage | undefined>((resolve) => {
+			this.pending.set(id, resolve);
+			setTimeout(() => {
+				if (this.pending.delete(id)) resolve(undefined);
+			}, 5_000);
+		});
+		await this.cdp.send('Target.sendMessageToTarget', {
+			sessionId: this.sessionId,
+			message: JSON.stringify({ id, method: 'Runtime.getHeapUsage' })
+		});
+		return answer;
+	}
 }
 
-/** The parse worker's used JS heap, or undefined when it cannot be read. */
-async function workerHeap(worker: Worker): Promise<number | undefined> {
-	try {
-		return await worker.evaluate(
-			() => (performance as unknown as { memory?: MemoryInfo }).memory?.usedJSHeapSize
-		);
-	} catch {
-		return undefined; // the worker ended between the check and the call
-	}
+interface HeapUsage {
+	usedSize: number;
+	totalSize: number;
+	/** Array buffers and external strings (newer Chromium). */
+	backingStorageSize?: number;
 }
 
 /** Digits of a formatted count ("1,000,000" -> 1000000). */
@@ -52,12 +107,9 @@ const count = (text: string | null): number => Number((text ?? '').replace(/[^0-
 async function parseInPage(page: Page, file: string, rows: number): Promise<IngestBrowserRecord> {
 	const cdp = await page.context().newCDPSession(page);
 	await cdp.send('Performance.enable');
-	let worker: Worker | undefined;
-	const onWorker = (w: Worker): void => {
-		if (w.url().includes('parse')) worker = w;
-	};
-	page.on('worker', onWorker);
+	const probe = new WorkerHeapProbe(cdp as unknown as LooseCdp);
 	let workerPeak = 0;
+	let workerBackingPeak = 0;
 	let workerSamples = 0;
 	let pagePeak = 0;
 	let busy = false;
@@ -68,10 +120,11 @@ async function parseInPage(page: Page, file: string, rows: number): Promise<Inge
 			const m = await cdp.send('Performance.getMetrics');
 			const used = m.metrics.find((x) => x.name === 'JSHeapUsedSize')?.value ?? 0;
 			pagePeak = Math.max(pagePeak, used);
-			if (worker) {
-				const h = await workerHeap(worker);
+			if (await probe.attach('parse')) {
+				const h = await probe.heap();
 				if (h !== undefined) {
-					workerPeak = Math.max(workerPeak, h);
+					workerPeak = Math.max(workerPeak, h.usedSize);
+					workerBackingPeak = Math.max(workerBackingPeak, h.backingStorageSize ?? 0);
 					workerSamples++;
 				}
 			}
@@ -98,7 +151,7 @@ async function parseInPage(page: Page, file: string, rows: number): Promise<Inge
 			await page
 				.getByTestId('save-status')
 				.filter({ hasText: 'Saved' })
-				.waitFor({ timeout: 300_000 });
+				.waitFor({ timeout: 120_000 });
 			saveSeconds = (performance.now() - start) / 1000 - seconds;
 		} catch {
 			saveSeconds = undefined;
@@ -113,6 +166,7 @@ async function parseInPage(page: Page, file: string, rows: number): Promise<Inge
 			rows_per_s: Math.round(rows / seconds),
 			mb_per_s: round(bytes / 1e6 / seconds, 1),
 			worker_peak_heap_mb: workerSamples > 0 ? round(workerPeak / 2 ** 20, 1) : undefined,
+			worker_peak_backing_mb: workerSamples > 0 ? round(workerBackingPeak / 2 ** 20, 1) : undefined,
 			page_peak_heap_mb: round(pagePeak / 2 ** 20, 1),
 			worker_samples: workerSamples,
 			save_s: saveSeconds === undefined ? undefined : round(saveSeconds, 2),
@@ -121,7 +175,6 @@ async function parseInPage(page: Page, file: string, rows: number): Promise<Inge
 		};
 	} finally {
 		clearInterval(timer);
-		page.off('worker', onWorker);
 		await cdp.detach().catch(() => undefined);
 	}
 }

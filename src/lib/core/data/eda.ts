@@ -1,7 +1,6 @@
 import { Rng } from '../random';
 import { nnz } from './csr';
 import { detachField } from './csv_tokenizer';
-import { Growable } from './growable';
 import { IdInterner } from './id_interner';
 import type { Csr } from './csr';
 import type { Interactions } from './interactions';
@@ -228,7 +227,7 @@ export class EdaAccumulator {
 	/** Distinct runs of categorical fields seen by `addSpans`. */
 	private readonly combos = new IdInterner();
 	/** Per combination, the value index of each categorical column (-1 = missing). */
-	private readonly comboValues = new Growable(Int32Array, 256);
+	private comboValues = new Int32Array(256);
 
 	constructor(schema: Schema) {
 		this.schema = schema;
@@ -301,10 +300,16 @@ export class EdaAccumulator {
 					const a = starts[first + k];
 					const b = ends[first + k];
 					const missingValue = a === b || (text.charCodeAt(a) <= 32 && isMissing(text.slice(a, b)));
-					this.comboValues.push(missingValue ? -1 : this.counters[k].indexOfSpan(text, a, b));
+					const at = combo * nc + k;
+					if (at === this.comboValues.length) {
+						const grown = new Int32Array(2 * at);
+						grown.set(this.comboValues);
+						this.comboValues = grown;
+					}
+					this.comboValues[at] = missingValue ? -1 : this.counters[k].indexOfSpan(text, a, b);
 				}
 			}
-			const values = this.comboValues.view();
+			const values = this.comboValues;
 			for (let k = 0; k < nc; k++) {
 				const j = values[combo * nc + k];
 				if (j >= 0) this.counters[k].count(j, target);

@@ -239,6 +239,12 @@ export async function ingest(
 	/** Position of a U+FFFD at or after the current line in the chunk being pushed (-1: none). */
 	let replacementAt = -1;
 
+	// The user of the last row read in place: its span in `runText` and its index.
+	let runText = '';
+	let runStart = 0;
+	let runEnd = 0;
+	let runUser = -1;
+
 	const asRecord = (text: string, start: number, end: number, line: number): void =>
 		onRecord(text.slice(start, end).split(delimiter), line);
 
@@ -305,7 +311,18 @@ export async function ingest(
 		if ((rows & (ABORT_CHECK_ROWS - 1)) === 0 && signal?.aborted) throw cancelled(signal);
 		eda.addSpans(text, starts, ends, target, raw);
 		if (w < 0) return;
-		rowIdx.push(users.addSpan(text, ua, ub));
+		// KKBox rows come in runs of one user: compare with the last row's user before hashing.
+		if (text === runText && ub - ua === runEnd - runStart) {
+			let k = 0;
+			while (k < ub - ua && text.charCodeAt(ua + k) === text.charCodeAt(runStart + k)) k++;
+			if (k !== ub - ua) runUser = users.addSpan(text, ua, ub);
+		} else {
+			runUser = users.addSpan(text, ua, ub);
+		}
+		runText = text;
+		runStart = ua;
+		runEnd = ub;
+		rowIdx.push(runUser);
 		colIdx.push(items.addSpan(text, ia, ib));
 		values.push(w);
 		if (targets) targets.push(target);
