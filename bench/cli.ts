@@ -8,6 +8,7 @@ import { browserFullSuite } from './browser_full_suite';
 import { browserSuite } from './browser_suite';
 import { DatasetMissingError } from './datasets';
 import { federationSuite } from './federation_suite';
+import { ingestBrowserSuite } from './ingest_browser_suite';
 import { ingestSuite } from './ingest_suite';
 import { recommendSuite } from './recommend_suite';
 import { tableSuite } from './report';
@@ -28,6 +29,8 @@ import { tuneSuite } from './tune_suite';
  *         [--split even|activity|tab] [--factors F] [--alpha A] [--regularization R] [--out FILE]
  *   ingest [--rows N] [--file PATH] [--seed S] [--regenerate]   stream a (generated) KKBox CSV
  *         through ingest with EDA: rows/s, peak RSS
+ *   ingest-browser [--rows 1000000,7377418] [--build DIR]   the same files chosen on the built
+ *         Data page, parsed by the app's worker in headless Chromium: rows/s, peak JS heap
  *   tune  --dataset ... [--alphas 0.25,0.5,...] [--regularizations 0.01,...] [--convention C]
  *   recommend [--dataset lastfm|synthetic] [--items 100000] [--factors 64] [--iterations I]
  *         [--runs R]   wasm: single-user top-10 p50/p99 ms, all-users batch after a fit
@@ -62,6 +65,9 @@ async function main(): Promise<void> {
 		case 'ingest':
 			records = await ingestSuite(options);
 			break;
+		case 'ingest-browser':
+			records = await ingestBrowserSuite(options);
+			break;
 		case 'recommend':
 			records = await recommendSuite(options);
 			break;
@@ -79,7 +85,7 @@ async function main(): Promise<void> {
 			break;
 		default:
 			throw new Error(
-				`unknown suite "${suite}" (known: all, table, als, browser-full, tune, app-weight, browser, federation, ingest, recommend, threads)`
+				`unknown suite "${suite}" (known: all, table, als, browser-full, tune, app-weight, browser, federation, ingest, recommend, threads, ingest-browser)`
 			);
 	}
 	mkdirSync(dirname(out), { recursive: true });

@@ -16,6 +16,8 @@ export interface IngestRecord {
 	bytes: number;
 	generate_s?: number;
 	seconds: number;
+	/** CPU seconds of this process during the ingest (user + system; less sensitive to load). */
+	cpu_s: number;
 	rows_per_s: number;
 	mb_per_s: number;
 	peak_rss_mb: number;
@@ -45,8 +47,10 @@ export async function ingestSuite(options: Options): Promise<IngestRecord[]> {
 	}
 	const bytes = statSync(file).size;
 	const start = performance.now();
+	const cpuStart = process.cpuUsage();
 	const result = await ingest(readTextChunks(file));
 	const seconds = (performance.now() - start) / 1000;
+	const cpu = process.cpuUsage(cpuStart);
 	const m = result.interactions.matrix;
 	return [
 		{
@@ -56,6 +60,7 @@ export async function ingestSuite(options: Options): Promise<IngestRecord[]> {
 			bytes,
 			generate_s: generateSeconds === undefined ? undefined : round(generateSeconds, 2),
 			seconds: round(seconds, 3),
+			cpu_s: round((cpu.user + cpu.system) / 1e6, 3),
 			rows_per_s: Math.round(result.rows / seconds),
 			mb_per_s: round(bytes / 1e6 / seconds, 1),
 			peak_rss_mb: round(peakRssMb(), 1),

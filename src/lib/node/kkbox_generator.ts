@@ -72,11 +72,25 @@ const CONTEXTS: ReadonlyArray<readonly [string, string, string, number, number]>
 
 const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 
-/** A 44-character id shaped like base64 of 32 bytes (43 symbols, then `=`), as KKBox's. */
-function randomId(rng: Rng): string {
-	let s = '';
-	for (let k = 0; k < 43; k++) s += BASE64[rng.int(64)];
-	return s + '=';
+const ID_CHARS = 44;
+
+/**
+ * `n` ids of 44 characters shaped like base64 of 32 bytes (43 symbols, then `=`), as KKBox's,
+ * written one after another as ASCII bytes.
+ */
+function randomIds(rng: Rng, n: number): Uint8Array {
+	const out = new Uint8Array(n * ID_CHARS);
+	for (let i = 0; i < n; i++) {
+		const o = i * ID_CHARS;
+		for (let k = 0; k < ID_CHARS - 1; k++) out[o + k] = BASE64.charCodeAt(rng.int(64));
+		out[o + ID_CHARS - 1] = 61; // '='
+	}
+	return out;
+}
+
+/** Id `i` of `randomIds` as a string. */
+function idString(ids: Uint8Array, i: number): string {
+	return Buffer.from(ids.buffer, ids.byteOffset + i * ID_CHARS, ID_CHARS).toString('latin1');
 }
 
 /** Cumulative Zipf weights `sum_{r <= k} 1 / r^s` for ranks 1..n, normalised to end at 1. */
@@ -88,25 +102,71 @@ function zipfCdf(n: number, s: number): Float64Array {
 	return cdf;
 }
 
-/** First index whose cumulative weight exceeds `u` (binary search). */
-function draw(cdf: Float64Array, u: number): number {
-	let lo = 0;
-	let hi = cdf.length - 1;
-	while (lo < hi) {
-		const mid = (lo + hi) >>> 1;
-		if (cdf[mid] > u) hi = mid;
-		else lo = mid + 1;
+/**
+ * Draws "first index whose cumulative weight exceeds u" from a normalised CDF in O(1) expected
+ * time with a guide table (Chen & Asau): `guide[b]` is that index for `u = b / B`, and the
+ * answer for `u` in bucket `b` is found by a short walk from it (the same index a binary
+ * search gives, so the generated text does not depend on the method).
+ */
+class CdfSampler {
+	private readonly cdf: Float64Array;
+	private readonly guide: Int32Array;
+
+	constructor(cdf: Float64Array) {
+		this.cdf = cdf;
+		const n = cdf.length;
+		this.guide = new Int32Array(n);
+		let i = 0;
+		for (let b = 0; b < n; b++) {
+			while (i < n - 1 && cdf[i] <= b / n) i++;
+			this.guide[b] = i;
+		}
 	}
-	return lo;
+
+	draw(u: number): number {
+		const cdf = this.cdf;
+		const last = cdf.length - 1;
+		let i = this.guide[Math.min(last, Math.floor(u * cdf.length))];
+		while (i > 0 && cdf[i - 1] > u) i--;
+		while (i < last && cdf[i] <= u) i++;
+		return i;
+	}
+}
+
+/** Counts the generator knows about the text it wrote, to check a reader against. */
+export interface KkboxGeneratedCounts {
+	rows: number;
+	/** Rows with target 1. */
+	positives: number;
+	/** Generated user ids, by generator index (not all need appear). */
+	userIds: string[];
+	songIds: string[];
+	/** Per user: rows + rows with target 1 (the sum of one-plus-target weights). */
+	userWeight: Float64Array;
+	songWeight: Float64Array;
+	/** Rows and rows with target 1 per source_system_tab value ('' = empty field). */
+	tabs: Map<string, { rows: number; positives: number }>;
+}
+
+/** ASCII string to bytes. */
+function ascii(s: string): Uint8Array {
+	const out = new Uint8Array(s.length);
+	for (let k = 0; k < s.length; k++) out[k] = s.charCodeAt(k);
+	return out;
 }
 
 /**
- * KKBox-schema CSV text (header first) as chunks of about `chunkChars` characters, seeded:
- * users and songs are drawn from Zipf popularity, a user's rows come in runs of geometric
- * length (mean `meanRun`), the context columns and the target follow the demo file's joint
- * distribution. Only one chunk of text is held at a time.
+ * KKBox-schema CSV text (header first) as byte chunks of about `chunkChars` bytes (ASCII, so
+ * bytes = characters), seeded: users and songs are drawn from Zipf popularity, a user's rows
+ * come in runs of geometric length (mean `meanRun`), the context columns and the target
+ * follow the demo file's joint distribution. Each chunk is a view of one reused buffer, valid
+ * until the next one is asked for, so only one chunk is held. `counts`, when given, receives
+ * what was generated after the last chunk.
  */
-export function* kkboxCsvChunks(options: KkboxGeneratorOptions = {}): Generator<string> {
+export function* kkboxCsvBytes(
+	options: KkboxGeneratorOptions = {},
+	counts?: (c: KkboxGeneratedCounts) => void
+): Generator<Uint8Array<ArrayBuffer>> {
 	const rows = options.rows ?? KKBOX_FULL_ROWS;
 	const nUsers = options.users ?? 30_000;
 	const nSongs = options.songs ?? 400_000;
@@ -115,41 +175,105 @@ export function* kkboxCsvChunks(options: KkboxGeneratorOptions = {}): Generator<
 	const chunkChars = options.chunkChars ?? 1 << 20;
 	const rng = new Rng(options.seed ?? 1);
 
-	const userIds = Array.from({ length: nUsers }, () => randomId(rng));
-	const songIds = Array.from({ length: nSongs }, () => randomId(rng));
-	const userCdf = zipfCdf(nUsers, s);
-	const songCdf = zipfCdf(nSongs, s);
+	const userBytes = randomIds(rng, nUsers);
+	const songBytes = randomIds(rng, nSongs);
+	const users = new CdfSampler(zipfCdf(nUsers, s));
+	const songs = new CdfSampler(zipfCdf(nSongs, s));
 	let contextTotal = 0;
 	for (const c of CONTEXTS) contextTotal += c[3];
 	const contextCdf = new Float64Array(CONTEXTS.length);
 	let acc = 0;
 	CONTEXTS.forEach((c, k) => (contextCdf[k] = acc += c[3] / contextTotal));
-	const prefixes = CONTEXTS.map((c) => `,${c[0]},${c[1]},${c[2]},`);
+	const contexts = new CdfSampler(contextCdf);
+	// ",tab,screen,type,0\n" and ",tab,screen,type,1\n" per context.
+	const tails = CONTEXTS.map((c) => [0, 1].map((t) => ascii(`,${c[0]},${c[1]},${c[2]},${t}\n`)));
 	const positive = CONTEXTS.map((c) => c[4] / c[3]);
+	const contextRows = new Float64Array(CONTEXTS.length);
+	const contextPositives = new Float64Array(CONTEXTS.length);
+	const userWeight = new Float64Array(nUsers);
+	const songWeight = new Float64Array(nSongs);
 	// A run continues with probability 1 - 1 / meanRun (geometric lengths, mean meanRun).
 	const pContinue = 1 - 1 / meanRun;
 
-	let chunk = KKBOX_GENERATED_HEADER + '\n';
-	let user = userIds[draw(userCdf, rng.next())];
+	const header = ascii(KKBOX_GENERATED_HEADER + '\n');
+	let buf = new Uint8Array(Math.max(chunkChars, header.length) + 256);
+	buf.set(header);
+	let len = header.length;
+	let positives = 0;
+	let user = users.draw(rng.next());
 	for (let r = 0; r < rows; r++) {
-		if (r > 0 && rng.next() >= pContinue) user = userIds[draw(userCdf, rng.next())];
-		const song = songIds[draw(songCdf, rng.next())];
-		const c = draw(contextCdf, rng.next());
-		chunk += user + ',' + song + prefixes[c] + (rng.next() < positive[c] ? '1\n' : '0\n');
-		if (chunk.length >= chunkChars) {
-			yield chunk;
-			chunk = '';
+		if (r > 0 && rng.next() >= pContinue) user = users.draw(rng.next());
+		const song = songs.draw(rng.next());
+		const c = contexts.draw(rng.next());
+		const t = rng.next() < positive[c] ? 1 : 0;
+		const tail = tails[c][t];
+		const need = 2 * ID_CHARS + 1 + tail.length;
+		if (len + need > buf.length) buf = grownBuffer(buf, len + need);
+		len = put(buf, len, userBytes, user * ID_CHARS, ID_CHARS);
+		buf[len++] = 44; // ','
+		len = put(buf, len, songBytes, song * ID_CHARS, ID_CHARS);
+		len = put(buf, len, tail, 0, tail.length);
+		contextRows[c]++;
+		contextPositives[c] += t;
+		positives += t;
+		userWeight[user] += 1 + t;
+		songWeight[song] += 1 + t;
+		if (len >= chunkChars) {
+			yield buf.subarray(0, len);
+			len = 0;
 		}
 	}
-	if (chunk.length > 0) yield chunk;
+	if (len > 0) yield buf.subarray(0, len);
+
+	const tabs = new Map<string, { rows: number; positives: number }>();
+	CONTEXTS.forEach((ctx, k) => {
+		const e = tabs.get(ctx[0]) ?? { rows: 0, positives: 0 };
+		e.rows += contextRows[k];
+		e.positives += contextPositives[k];
+		tabs.set(ctx[0], e);
+	});
+	if (counts) {
+		const userIds = Array.from({ length: nUsers }, (_, i) => idString(userBytes, i));
+		const songIds = Array.from({ length: nSongs }, (_, i) => idString(songBytes, i));
+		counts({ rows, positives, userIds, songIds, userWeight, songWeight, tabs });
+	}
 }
 
-/** Write `kkboxCsvChunks(options)` to `path` (streamed); returns the bytes written. */
-export function writeKkboxCsv(path: string, options: KkboxGeneratorOptions = {}): number {
+/**
+ * Copy `src[from, from + n)` into `dst` at `at` (a plain loop: faster than `set` for a few
+ * dozen bytes); returns the end.
+ */
+function put(dst: Uint8Array, at: number, src: Uint8Array, from: number, n: number): number {
+	for (let k = 0; k < n; k++) dst[at + k] = src[from + k];
+	return at + n;
+}
+
+function grownBuffer(buf: Uint8Array<ArrayBuffer>, need: number): Uint8Array<ArrayBuffer> {
+	const next = new Uint8Array(Math.max(need, buf.length * 2));
+	next.set(buf);
+	return next;
+}
+
+/** `kkboxCsvBytes` as string chunks (the same text). */
+export function* kkboxCsvChunks(
+	options: KkboxGeneratorOptions = {},
+	counts?: (c: KkboxGeneratedCounts) => void
+): Generator<string> {
+	for (const bytes of kkboxCsvBytes(options, counts)) {
+		yield Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+	}
+}
+
+/** Write `kkboxCsvBytes(options)` to `path` (streamed); returns the bytes written. */
+export function writeKkboxCsv(
+	path: string,
+	options: KkboxGeneratorOptions = {},
+	counts?: (c: KkboxGeneratedCounts) => void
+): number {
 	const fd = openSync(path, 'w');
 	let bytes = 0;
 	try {
-		for (const chunk of kkboxCsvChunks(options)) bytes += writeSync(fd, chunk, null, 'utf8');
+		for (const chunk of kkboxCsvBytes(options, counts)) bytes += writeSync(fd, chunk);
 	} finally {
 		closeSync(fd);
 	}

@@ -31,19 +31,28 @@ export function csrFromTriplets(
 	if (colIdx.length !== n || values.length !== n || (extra && extra.length !== n)) {
 		throw new RangeError('csrFromTriplets: arrays differ in length');
 	}
-	// Counting sort by row, then sort each row's columns.
-	const counts = new Int32Array(rows + 1);
+	// Two stable counting sorts (radix by column, then by row): each row's entries come out
+	// ordered by column, duplicates of a pair in file order, so sums run in file order.
+	const colStart = new Int32Array(cols + 1);
+	const rowStart = new Int32Array(rows + 1);
 	for (let k = 0; k < n; k++) {
 		const r = rowIdx[k];
 		if (r < 0 || r >= rows) throw new RangeError(`row index ${r} out of [0, ${rows})`);
 		const c = colIdx[k];
 		if (c < 0 || c >= cols) throw new RangeError(`column index ${c} out of [0, ${cols})`);
-		counts[r + 1]++;
+		rowStart[r + 1]++;
+		colStart[c + 1]++;
 	}
-	for (let r = 0; r < rows; r++) counts[r + 1] += counts[r];
+	for (let c = 0; c < cols; c++) colStart[c + 1] += colStart[c];
+	for (let r = 0; r < rows; r++) rowStart[r + 1] += rowStart[r];
+	const byCol = new Int32Array(n);
+	for (let k = 0; k < n; k++) byCol[colStart[colIdx[k]]++] = k;
 	const order = new Int32Array(n);
-	const fill = counts.slice(0, rows);
-	for (let k = 0; k < n; k++) order[fill[rowIdx[k]]++] = k;
+	const fill = rowStart.slice(0, rows);
+	for (let j = 0; j < n; j++) {
+		const k = byCol[j];
+		order[fill[rowIdx[k]]++] = k;
+	}
 
 	const indptr = new Int32Array(rows + 1);
 	const outIdx = new Int32Array(n);
@@ -51,13 +60,10 @@ export function csrFromTriplets(
 	const outExtra = extra ? new Int8Array(n) : undefined;
 	let w = 0;
 	for (let r = 0; r < rows; r++) {
-		const start = counts[r];
-		const end = counts[r + 1];
-		const seg = order.subarray(start, end);
-		seg.sort((a, b) => colIdx[a] - colIdx[b] || a - b);
+		const end = rowStart[r + 1];
 		let last = -1;
-		for (let j = 0; j < seg.length; j++) {
-			const k = seg[j];
+		for (let j = rowStart[r]; j < end; j++) {
+			const k = order[j];
 			const c = colIdx[k];
 			if (c === last) {
 				outVal[w - 1] += values[k];

@@ -6,6 +6,13 @@ export type CsvDelimiter = ',' | '\t';
 /** Called once per record with its fields and the 1-based physical line where it starts. */
 export type RecordHandler = (fields: string[], line: number) => void;
 
+/**
+ * Optional fast path: called instead of splitting for a non-empty record that is one whole
+ * line `text[start, end)` of the current chunk with no quote (its line break excluded). The
+ * handler may read the fields in place, or split the span itself and treat it as a record.
+ */
+export type LineHandler = (text: string, start: number, end: number, line: number) => void;
+
 const QUOTE = 34;
 const LF = 10;
 const CR = 13;
@@ -59,6 +66,7 @@ export class CsvTokenizer {
 	private readonly delimiter: string;
 	private readonly delimiterCode: number;
 	private readonly onRecord: RecordHandler;
+	private readonly onLine: LineHandler | undefined;
 	private state = START_RECORD;
 	private fields: string[] = [];
 	private field = '';
@@ -71,10 +79,15 @@ export class CsvTokenizer {
 	private started = false;
 	private ended = false;
 
-	constructor(delimiter: CsvDelimiter, onRecord: RecordHandler) {
+	/**
+	 * `onLine`, when given, receives the unquoted whole lines in place (see `LineHandler`);
+	 * every other record still goes to `onRecord`.
+	 */
+	constructor(delimiter: CsvDelimiter, onRecord: RecordHandler, onLine?: LineHandler) {
 		this.delimiter = delimiter;
 		this.delimiterCode = delimiter.charCodeAt(0);
 		this.onRecord = onRecord;
+		this.onLine = onLine;
 	}
 
 	/** Feed the next piece of text. */
@@ -90,6 +103,7 @@ export class CsvTokenizer {
 		}
 		const dc = this.delimiterCode;
 		const delim = this.delimiter;
+		const onLine = this.onLine;
 		let state = this.state;
 		let field = this.field;
 		let fields = this.fields;
@@ -119,7 +133,10 @@ export class CsvTokenizer {
 					}
 					if (nextQuote > nextLf && nextCr >= nextLf - 1) {
 						const end = nextCr === nextLf - 1 ? nextCr : nextLf;
-						if (end > i) this.onRecord(s.slice(i, end).split(delim), line);
+						if (end > i) {
+							if (onLine) onLine(s, i, end, line);
+							else this.onRecord(s.slice(i, end).split(delim), line);
+						}
 						line++;
 						i = nextLf + 1;
 						continue;

@@ -1,6 +1,7 @@
 import { Rng } from '../random';
 import { nnz } from './csr';
 import { detachField } from './csv_tokenizer';
+import { IdInterner } from './id_interner';
 import type { Csr } from './csr';
 import type { Interactions } from './interactions';
 import type { Schema, SchemaKind } from './schema';
@@ -110,19 +111,33 @@ function isMissing(v: string): boolean {
 
 /** Value counts for one categorical column; the value index points into parallel arrays. */
 class CategoricalCounter {
-	readonly index = new Map<string, number>();
-	readonly values: string[] = [];
+	readonly index = new IdInterner();
 	readonly total: number[] = [];
 	readonly target1: number[] = [];
 	readonly target0: number[] = [];
 
 	add(v: string, target: number): void {
-		let k = this.index.get(v);
-		if (k === undefined) {
-			k = this.values.length;
-			const kept = detachField(v);
-			this.index.set(kept, k);
-			this.values.push(kept);
+		this.count(this.index.internSpan(v, 0, v.length), target);
+	}
+
+	/** Index of the value `text[start, end)` (a field inside a chunk), added uncounted if new. */
+	indexOfSpan(text: string, start: number, end: number): number {
+		const k = this.index.internSpan(text, start, end);
+		if (k === this.total.length) {
+			this.total.push(0);
+			this.target0.push(0);
+			this.target1.push(0);
+		}
+		return k;
+	}
+
+	get values(): string[] {
+		return this.index.toArray();
+	}
+
+	/** Count one more row of value `k`. */
+	count(k: number, target: number): void {
+		if (k === this.total.length) {
 			this.total.push(0);
 			this.target0.push(0);
 			this.target1.push(0);
@@ -207,8 +222,18 @@ export class EdaAccumulator {
 	private readonly sample = new Float64Array(WEIGHT_SAMPLE_SIZE);
 	private readonly sampleRng = new Rng(0x5eed);
 
+	/** Whether the categorical columns are adjacent, in order (then looked up as one span). */
+	private readonly adjacentCategorical: boolean;
+	/** Distinct runs of categorical fields seen by `addSpans`. */
+	private readonly combos = new IdInterner();
+	/** Per combination, the value index of each categorical column (-1 = missing). */
+	private comboValues = new Int32Array(256);
+
 	constructor(schema: Schema) {
 		this.schema = schema;
+		const cats = schema.categorical;
+		this.adjacentCategorical =
+			cats.length > 1 && cats.every((c, k) => c.index === cats[0].index + k);
 		this.missing = new Int32Array(schema.fieldCount);
 		this.counters = schema.categorical.map(() => new CategoricalCounter());
 	}
@@ -232,6 +257,71 @@ export class EdaAccumulator {
 		for (let k = 0; k < cats.length; k++) {
 			const v = fields[cats[k].index];
 			if (!isMissing(v)) this.counters[k].add(v, target);
+		}
+		if (target === 0 || target === 1) this.targetCounts[target]++;
+		if (weight === weight) this.addWeight(weight);
+	}
+
+	/** Whether the next row still goes to the head (then it must come through `add`). */
+	get wantsHead(): boolean {
+		return this.head.length < HEAD_ROWS;
+	}
+
+	/**
+	 * `add` for a row read in place: field `c` is `text[starts[c], ends[c])`. The caller has
+	 * checked there are `fieldCount` fields and that `wantsHead` is false; counts are the same
+	 * as `add` of the split fields.
+	 */
+	addSpans(
+		text: string,
+		starts: Int32Array,
+		ends: Int32Array,
+		target: number,
+		weight: number
+	): void {
+		this.rows++;
+		const missing = this.missing;
+		const n = this.missing.length;
+		for (let c = 0; c < n; c++) {
+			const a = starts[c];
+			const b = ends[c];
+			if (a === b || (text.charCodeAt(a) <= 32 && isMissing(text.slice(a, b)))) missing[c]++;
+		}
+		const cats = this.schema.categorical;
+		const nc = cats.length;
+		if (this.adjacentCategorical) {
+			// One lookup of the whole run of categorical fields; a new combination resolves its
+			// values (value index per column, -1 for missing) once.
+			const first = cats[0].index;
+			const known = this.combos.size;
+			const combo = this.combos.internSpan(text, starts[first], ends[first + nc - 1]);
+			if (combo === known) {
+				for (let k = 0; k < nc; k++) {
+					const a = starts[first + k];
+					const b = ends[first + k];
+					const missingValue = a === b || (text.charCodeAt(a) <= 32 && isMissing(text.slice(a, b)));
+					const at = combo * nc + k;
+					if (at === this.comboValues.length) {
+						const grown = new Int32Array(2 * at);
+						grown.set(this.comboValues);
+						this.comboValues = grown;
+					}
+					this.comboValues[at] = missingValue ? -1 : this.counters[k].indexOfSpan(text, a, b);
+				}
+			}
+			const values = this.comboValues;
+			for (let k = 0; k < nc; k++) {
+				const j = values[combo * nc + k];
+				if (j >= 0) this.counters[k].count(j, target);
+			}
+		} else {
+			for (let k = 0; k < nc; k++) {
+				const c = cats[k].index;
+				const a = starts[c];
+				const b = ends[c];
+				if (a === b || (text.charCodeAt(a) <= 32 && isMissing(text.slice(a, b)))) continue;
+				this.counters[k].count(this.counters[k].indexOfSpan(text, a, b), target);
+			}
 		}
 		if (target === 0 || target === 1) this.targetCounts[target]++;
 		if (weight === weight) this.addWeight(weight);

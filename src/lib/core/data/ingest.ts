@@ -92,6 +92,11 @@ function shown(field: string): string {
 	return field.length > 40 ? field.slice(0, 40) + '…' : field;
 }
 
+/** A printable ASCII character other than space (nothing `trim` would remove). */
+function plain(c: number): boolean {
+	return c > 32 && c < 127;
+}
+
 /** KKBox target: 0 or 1, else -1. */
 function parseTarget(s: string): number {
 	if (s === '1') return 1;
@@ -225,8 +230,111 @@ export async function ingest(
 		rowsKept++;
 	};
 
+	// Fast path: a whole unquoted line read in place. Field c is text[starts[c], ends[c]); only
+	// rows that need nothing beyond that (no trimming, no U+FFFD, target exactly 0 or 1, a valid
+	// weight) are taken here, every other row goes through `onRecord` unchanged, so results and
+	// errors are the same either way.
+	let starts = new Int32Array(0);
+	let ends = new Int32Array(0);
+	/** Position of a U+FFFD at or after the current line in the chunk being pushed (-1: none). */
+	let replacementAt = -1;
+
+	// The user of the last row read in place: its span in `runText` and its index.
+	let runText = '';
+	let runStart = 0;
+	let runEnd = 0;
+	let runUser = -1;
+
+	const asRecord = (text: string, start: number, end: number, line: number): void =>
+		onRecord(text.slice(start, end).split(delimiter), line);
+
+	const onLine = (text: string, start: number, end: number, line: number): void => {
+		const s = schema;
+		if (s === undefined || eda === undefined || eda.wantsHead) {
+			return asRecord(text, start, end, line);
+		}
+		if (replacementAt !== -1 && replacementAt < end) {
+			if (replacementAt < start) replacementAt = text.indexOf(REPLACEMENT, start);
+			if (replacementAt !== -1 && replacementAt < end) return asRecord(text, start, end, line);
+		}
+		const n = s.fieldCount;
+		if (starts.length !== n) {
+			starts = new Int32Array(n);
+			ends = new Int32Array(n);
+		}
+		let f = 0;
+		let a = start;
+		for (;;) {
+			const k = text.indexOf(delimiter, a);
+			if (k === -1 || k >= end) break;
+			if (f === n - 1) return asRecord(text, start, end, line); // too many fields
+			starts[f] = a;
+			ends[f] = k;
+			f++;
+			a = k + 1;
+		}
+		starts[f] = a;
+		ends[f] = end;
+		if (f !== n - 1) return asRecord(text, start, end, line); // too few fields
+		// Ids must start and end with a printable ASCII character (nothing to trim).
+		const ua = starts[s.userColumn];
+		const ub = ends[s.userColumn];
+		const ia = starts[s.itemColumn];
+		const ib = ends[s.itemColumn];
+		if (
+			ua === ub ||
+			ia === ib ||
+			!plain(text.charCodeAt(ua)) ||
+			!plain(text.charCodeAt(ub - 1)) ||
+			!plain(text.charCodeAt(ia)) ||
+			!plain(text.charCodeAt(ib - 1))
+		) {
+			return asRecord(text, start, end, line);
+		}
+		let target = -1;
+		let raw = NaN;
+		let w = 1;
+		if (s.targetColumn !== undefined) {
+			const ta = starts[s.targetColumn];
+			if (ends[s.targetColumn] !== ta + 1) return asRecord(text, start, end, line);
+			const c = text.charCodeAt(ta);
+			if (c === 48) target = 0;
+			else if (c === 49) target = 1;
+			else return asRecord(text, start, end, line);
+			w = kkboxWeight(kkboxMode, target);
+		} else if (s.weightColumn !== undefined) {
+			raw = parseWeight(text.slice(starts[s.weightColumn], ends[s.weightColumn]));
+			if (raw !== raw) return asRecord(text, start, end, line);
+			w = countWeight(countMode, raw);
+		}
+		rows++;
+		if ((rows & (ABORT_CHECK_ROWS - 1)) === 0 && signal?.aborted) throw cancelled(signal);
+		eda.addSpans(text, starts, ends, target, raw);
+		if (w < 0) return;
+		// KKBox rows come in runs of one user: compare with the last row's user before hashing.
+		if (text === runText && ub - ua === runEnd - runStart) {
+			let k = 0;
+			while (k < ub - ua && text.charCodeAt(ua + k) === text.charCodeAt(runStart + k)) k++;
+			if (k !== ub - ua) runUser = users.addSpan(text, ua, ub);
+		} else {
+			runUser = users.addSpan(text, ua, ub);
+		}
+		runText = text;
+		runStart = ua;
+		runEnd = ub;
+		rowIdx.push(runUser);
+		colIdx.push(items.addSpan(text, ia, ib));
+		values.push(w);
+		if (targets) targets.push(target);
+		rowsKept++;
+	};
+
 	let delimiter: ',' | '\t' = ',';
 	let tokenizer: CsvTokenizer | undefined;
+	const push = (text: string): void => {
+		replacementAt = text.indexOf(REPLACEMENT);
+		tokenizer!.push(text);
+	};
 	// Text held back until the first non-empty line is complete, to sniff the delimiter.
 	let pending = '';
 	let chars = 0;
@@ -247,11 +355,11 @@ export async function ingest(
 			const line = firstLine(pending, false);
 			if (line === undefined) continue;
 			delimiter = sniffDelimiter(line);
-			tokenizer = new CsvTokenizer(delimiter, onRecord);
-			tokenizer.push(pending);
+			tokenizer = new CsvTokenizer(delimiter, onRecord, onLine);
+			push(pending);
 			pending = '';
 		} else {
-			tokenizer.push(chunk);
+			push(chunk);
 		}
 		if (options.onProgress && rows - lastReported >= progressEvery) {
 			lastReported = rows;
@@ -261,8 +369,8 @@ export async function ingest(
 	if (signal?.aborted) throw cancelled(signal);
 	if (!tokenizer) {
 		delimiter = sniffDelimiter(firstLine(pending, true) ?? '');
-		tokenizer = new CsvTokenizer(delimiter, onRecord);
-		tokenizer.push(pending);
+		tokenizer = new CsvTokenizer(delimiter, onRecord, onLine);
+		push(pending);
 	}
 	tokenizer.end();
 

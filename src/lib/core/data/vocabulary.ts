@@ -1,7 +1,13 @@
+import { IdInterner } from './id_interner';
+
 /** Bidirectional map between external string ids (msno, song_id, ...) and dense indices. */
 export class Vocabulary {
-	private readonly toIndex = new Map<string, number>();
-	private readonly ids: string[] = [];
+	private readonly interner: IdInterner;
+
+	/** `hashMask` narrows the id hash (only for testing collision handling). */
+	constructor(hashMask?: number) {
+		this.interner = new IdInterner(hashMask);
+	}
 
 	static from(ids: Iterable<string>): Vocabulary {
 		const v = new Vocabulary();
@@ -10,33 +16,36 @@ export class Vocabulary {
 	}
 
 	get size(): number {
-		return this.ids.length;
+		return this.interner.size;
 	}
 
 	/** Index of `id`, adding it if new. */
 	add(id: string): number {
-		let i = this.toIndex.get(id);
-		if (i === undefined) {
-			i = this.ids.length;
-			this.ids.push(id);
-			this.toIndex.set(id, i);
-		}
-		return i;
+		return this.interner.intern(id);
+	}
+
+	/**
+	 * Index of the id `text[start, end)`, adding a copy of it if new: a field inside a chunk of
+	 * text is looked up without cutting it out.
+	 */
+	addSpan(text: string, start: number, end: number): number {
+		return this.interner.internSpan(text, start, end);
 	}
 
 	/** Index of `id`, or undefined when unknown. */
 	indexOf(id: string): number | undefined {
-		return this.toIndex.get(id);
+		const i = this.interner.find(id);
+		return i < 0 ? undefined : i;
 	}
 
 	idAt(index: number): string {
-		const id = this.ids[index];
+		const id = this.interner.idAt(index);
 		if (id === undefined) throw new RangeError(`no id at index ${index}`);
 		return id;
 	}
 
 	/** The ids in index order (a copy). */
 	toArray(): string[] {
-		return this.ids.slice();
+		return this.interner.toArray();
 	}
 }

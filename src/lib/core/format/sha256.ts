@@ -18,7 +18,7 @@ export class Sha256 {
 		0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19
 	]);
 	private readonly block = new Uint8Array(64);
-	private readonly w = new Uint32Array(64);
+	private readonly w = new Int32Array(64);
 	private blockLength = 0;
 	private totalBytes = 0;
 	private finished = false;
@@ -28,12 +28,18 @@ export class Sha256 {
 		let k = 0;
 		this.totalBytes += bytes.length;
 		while (k < bytes.length) {
+			if (this.blockLength === 0 && bytes.length - k >= 64) {
+				// Whole blocks straight from the input, without copying.
+				this.compress(bytes, k);
+				k += 64;
+				continue;
+			}
 			const take = Math.min(64 - this.blockLength, bytes.length - k);
 			this.block.set(bytes.subarray(k, k + take), this.blockLength);
 			this.blockLength += take;
 			k += take;
 			if (this.blockLength === 64) {
-				this.compress();
+				this.compress(this.block, 0);
 				this.blockLength = 0;
 			}
 		}
@@ -51,7 +57,7 @@ export class Sha256 {
 		this.block[this.blockLength++] = 0x80;
 		if (this.blockLength > 56) {
 			this.block.fill(0, this.blockLength);
-			this.compress();
+			this.compress(this.block, 0);
 			this.blockLength = 0;
 		}
 		this.block.fill(0, this.blockLength, 56);
@@ -60,7 +66,7 @@ export class Sha256 {
 		const view = new DataView(this.block.buffer);
 		view.setUint32(56, high);
 		view.setUint32(60, bits >>> 0);
-		this.compress();
+		this.compress(this.block, 0);
 		this.finished = true;
 		const out = new Uint8Array(32);
 		const outView = new DataView(out.buffer);
@@ -72,11 +78,12 @@ export class Sha256 {
 		return Array.from(this.digest(), (b) => b.toString(16).padStart(2, '0')).join('');
 	}
 
-	private compress(): void {
+	/** One 64-byte block `b[o, o + 64)`. */
+	private compress(b: Uint8Array, o: number): void {
 		const w = this.w;
-		const b = this.block;
 		for (let i = 0; i < 16; i++) {
-			w[i] = (b[i * 4] << 24) | (b[i * 4 + 1] << 16) | (b[i * 4 + 2] << 8) | b[i * 4 + 3];
+			const j = o + i * 4;
+			w[i] = (b[j] << 24) | (b[j + 1] << 16) | (b[j + 2] << 8) | b[j + 3];
 		}
 		for (let i = 16; i < 64; i++) {
 			const x = w[i - 15];
@@ -85,7 +92,15 @@ export class Sha256 {
 			const s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10);
 			w[i] = (w[i - 16] + s0 + w[i - 7] + s1) | 0;
 		}
-		let [a, bb, c, d, e, f, g, h] = this.h;
+		const H = this.h;
+		let a = H[0] | 0;
+		let bb = H[1] | 0;
+		let c = H[2] | 0;
+		let d = H[3] | 0;
+		let e = H[4] | 0;
+		let f = H[5] | 0;
+		let g = H[6] | 0;
+		let h = H[7] | 0;
 		for (let i = 0; i < 64; i++) {
 			const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
 			const ch = (e & f) ^ (~e & g);
@@ -102,7 +117,6 @@ export class Sha256 {
 			bb = a;
 			a = (t1 + t2) | 0;
 		}
-		const H = this.h;
 		H[0] += a;
 		H[1] += bb;
 		H[2] += c;
