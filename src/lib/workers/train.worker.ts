@@ -29,7 +29,10 @@ export type TrainCommand =
 			readonly params: Partial<AlsParams>;
 			readonly holdout: boolean;
 			readonly backend?: BackendName;
-			/** Wasm threads (default: one per core, capped, when cross-origin isolated; else 1). */
+			/**
+			 * Threads of tfjs-wasm and of the fused ALS kernel (default: one per core, capped, when
+			 * cross-origin isolated; else 1).
+			 */
 			readonly wasmThreads?: number;
 	  }
 	| { readonly type: 'cancel' }
@@ -68,8 +71,11 @@ export interface TrainDeps {
 		preferred?: BackendName,
 		wasmThreads?: number
 	): Promise<{ backend: string; probes: ProbeResult[]; wasmThreads?: number }>;
-	/** Load the fused ALS kernel; resolves to its thread count (absent: fit loads it itself). */
-	prepareKernel?(): Promise<number>;
+	/**
+	 * Load the fused ALS kernel with at most `threads` threads (default: what the page allows);
+	 * resolves to the thread count (absent: fit loads the single-threaded kernel itself).
+	 */
+	prepareKernel?(threads?: number): Promise<number>;
 	/** Set by a 'cancel' command; read after each sweep and during reading. */
 	readonly signal: { readonly aborted: boolean };
 	/** Fresh model id (crypto.randomUUID by default). */
@@ -144,7 +150,7 @@ export async function runTraining(
 		deps.post({ type: 'stage', stage: 'training' });
 		let threads = 1;
 		try {
-			threads = (await deps.prepareKernel?.()) ?? 1;
+			threads = (await deps.prepareKernel?.(command.wasmThreads)) ?? 1;
 		} catch {
 			// no kernel (e.g. WebAssembly refused): fit falls back to stock ops
 		}
@@ -266,9 +272,11 @@ if (typeof scope.WorkerGlobalScope !== 'undefined') {
 				const selected = await backends.selectBackend(preferred, wasmThreads);
 				return { ...selected, wasmThreads: backends.wasmThreadsInUse() };
 			},
-			prepareKernel: async () => {
+			prepareKernel: async (threads) => {
 				const kernel = await import('$lib/platform/kernel_threads');
-				return kernel.useBrowserAlsKernel();
+				return kernel.useBrowserAlsKernel(
+					Math.min(threads ?? Infinity, kernel.kernelThreadsAvailable())
+				);
 			},
 			signal: flag
 		});
