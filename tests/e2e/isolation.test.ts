@@ -128,6 +128,12 @@ describe('cross-origin isolation from the service worker (plain static server)',
 		const before = blobWorkers();
 		await trainSmall(page, server.url, 'isolated model');
 		if (state.cores >= 2) expect(blobWorkers()).toBeGreaterThan(before);
+		// the fused ALS kernel ran with its helper thread on the shared memory
+		const saved = page.getByRole('status').filter({ hasText: 'Saved “isolated model”' });
+		await expect(saved.textContent()).resolves.toContain(
+			// MAX_KERNEL_THREADS (platform/kernel_threads.ts) is 4
+			state.cores >= 2 ? `fused kernel on ${Math.min(4, state.cores)} threads` : 'fused kernel'
+		);
 		await expect(page.locator('[data-testid=status-backend]').textContent()).resolves.toBe('wasm');
 		expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
 		await page.screenshot({ path: 'test-results/isolation_models.png', fullPage: true });
@@ -175,8 +181,10 @@ describe('without a service worker the app runs single-threaded', () => {
 			const blobWorkers = countBlobWorkers(page);
 			await loadDemo(page, server.url);
 			await trainSmall(page, server.url, 'single-threaded model');
-			// The single-threaded binary starts no pthread pool.
+			// The single-threaded binary starts no pthread pool, the kernel no helper.
 			expect(blobWorkers()).toBe(0);
+			const saved = page.getByRole('status').filter({ hasText: 'Saved “single-threaded model”' });
+			await expect(saved.textContent()).resolves.toMatch(/on wasm, fused kernel\)/);
 			await page.screenshot({ path: 'test-results/isolation_blocked.png', fullPage: true });
 		} finally {
 			await context.close();

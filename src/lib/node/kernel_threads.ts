@@ -1,12 +1,6 @@
-import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
-import {
-	compileAlsKernel,
-	newSharedKernelMemory,
-	stopHelpers,
-	type KernelThreads
-} from '../core/als/kernel/cg_kernel';
-import { ARG_SLOTS, FLAG_SLOTS } from '../core/als/kernel/helper_loop.js';
+import { Worker } from 'node:worker_threads';
+import { helperStart, kernelThreads, type KernelThreads } from '../core/als/kernel/cg_kernel';
 import { useAlsKernel } from '../core/als/kernel/tf_kernel';
 
 const HELPER = new URL('./als_kernel_helper.js', import.meta.url);
@@ -16,13 +10,10 @@ const HELPER = new URL('./als_kernel_helper.js', import.meta.url);
  * so they never keep the process alive; close() stops them.
  */
 export async function startKernelThreads(helpers: number): Promise<KernelThreads> {
-	const module = await compileAlsKernel(true);
-	const memory = newSharedKernelMemory();
-	const flags = new SharedArrayBuffer(Math.max(1, helpers) * FLAG_SLOTS * 4);
-	const args = new SharedArrayBuffer(Math.max(1, helpers) * ARG_SLOTS * 8);
+	const start = await helperStart(helpers);
 	const workers = await Promise.all(
 		Array.from({ length: helpers }, async (_, index) => {
-			const worker = new Worker(HELPER, { workerData: { module, memory, flags, args, index } });
+			const worker = new Worker(HELPER, { workerData: { ...start, index } });
 			await new Promise<void>((resolve, reject) => {
 				worker.once('message', () => resolve());
 				worker.once('error', reject);
@@ -31,17 +22,7 @@ export async function startKernelThreads(helpers: number): Promise<KernelThreads
 			return worker;
 		})
 	);
-	return {
-		memory,
-		module,
-		helpers,
-		flags,
-		args,
-		async close() {
-			stopHelpers(flags, helpers);
-			await Promise.all(workers.map((w) => w.terminate()));
-		}
-	};
+	return kernelThreads(start, helpers, () => Promise.all(workers.map((w) => w.terminate())));
 }
 
 /**

@@ -4,13 +4,7 @@
  * Runs in a worker (the training worker): the calling thread waits for its helpers with
  * Atomics.wait, which the main thread may not do.
  */
-import {
-	compileAlsKernel,
-	newSharedKernelMemory,
-	stopHelpers,
-	type KernelThreads
-} from '$lib/core/als/kernel/cg_kernel';
-import { ARG_SLOTS, FLAG_SLOTS } from '$lib/core/als/kernel/helper_loop.js';
+import { helperStart, kernelThreads, type KernelThreads } from '$lib/core/als/kernel/cg_kernel';
 import { useAlsKernel } from '$lib/core/als/kernel/tf_kernel';
 
 /** Most threads used: the kernel's work per half-sweep is small, more rarely pays. */
@@ -52,10 +46,7 @@ export function useBrowserAlsKernel(threads = kernelThreadsAvailable()): Promise
 
 /** Start `helpers` module workers sharing one kernel memory. */
 export async function startBrowserKernelThreads(helpers: number): Promise<KernelThreads> {
-	const module = await compileAlsKernel(true);
-	const memory = newSharedKernelMemory();
-	const flags = new SharedArrayBuffer(helpers * FLAG_SLOTS * 4);
-	const args = new SharedArrayBuffer(helpers * ARG_SLOTS * 8);
+	const start = await helperStart(helpers);
 	const workers: Worker[] = [];
 	try {
 		for (let index = 0; index < helpers; index++) {
@@ -67,22 +58,12 @@ export async function startBrowserKernelThreads(helpers: number): Promise<Kernel
 				worker.onmessage = (e) =>
 					e.data === 'ready' ? resolve() : reject(new Error(String(e.data)));
 				worker.onerror = (e) => reject(new Error(e.message || 'kernel helper failed to start'));
-				worker.postMessage({ module, memory, flags, args, index });
+				worker.postMessage({ ...start, index });
 			});
 		}
 	} catch (e) {
 		workers.forEach((w) => w.terminate());
 		throw e;
 	}
-	return {
-		memory,
-		module,
-		helpers,
-		flags,
-		args,
-		async close() {
-			stopHelpers(flags, helpers);
-			workers.forEach((w) => w.terminate());
-		}
-	};
+	return kernelThreads(start, helpers, () => workers.forEach((w) => w.terminate()));
 }

@@ -84,6 +84,27 @@ function referenceCg(
 	return out;
 }
 
+/** The kernel's input for matrix m against `fixed`. */
+function cgInput(
+	m: Csr,
+	fixed: Float32Array,
+	gram: Float32Array,
+	x0: Float32Array,
+	f: number,
+	steps: number
+) {
+	return {
+		indptr: m.indptr,
+		indices: m.indices,
+		conf: confOf(m),
+		fixed,
+		gram,
+		x0,
+		factors: f,
+		steps
+	};
+}
+
 function problem(f: number, seed: number) {
 	// rows 3 and 11 empty, column 5 never used; about 30 % dense
 	const m = randomCsr(16, 48, 0.3, seed, [3, 11], [5]);
@@ -112,14 +133,7 @@ describe('fused CG kernel (WebAssembly SIMD)', () => {
 	it.each([6, 10, 32, 64])('follows float64 CG step by step at f = %i', (f) => {
 		const { m, fixed, x0, gram } = problem(f, 10 + f);
 		for (const steps of [1, 3]) {
-			const got = kernel.solveRows({
-				...{ indptr: m.indptr, indices: m.indices, conf: confOf(m) },
-				fixed,
-				gram,
-				x0,
-				factors: f,
-				steps
-			});
+			const got = kernel.solveRows(cgInput(m, fixed, gram, x0, f, steps));
 			const want = referenceCg(m, fixed, gram, x0, f, steps);
 			expect(relErr(got, want)).toBeLessThan(2e-5);
 			// empty rows are zero, whatever the warm start
@@ -131,14 +145,7 @@ describe('fused CG kernel (WebAssembly SIMD)', () => {
 	it('with 2f steps solves every row exactly (float64 normal equations)', () => {
 		const f = 10;
 		const { m, fixed, x0, gram } = problem(f, 3);
-		const got = kernel.solveRows({
-			...{ indptr: m.indptr, indices: m.indices, conf: confOf(m) },
-			fixed,
-			gram,
-			x0,
-			factors: f,
-			steps: 2 * f
-		});
+		const got = kernel.solveRows(cgInput(m, fixed, gram, x0, f, 2 * f));
 		const { c, p } = denseCP(m, ALPHA, 'hkv');
 		const exact = denseSolveRows(c, p, m.rows, m.cols, fixed, f, LAMBDA);
 		expect(relErr(got, exact)).toBeLessThan(1e-4);
@@ -213,28 +220,15 @@ describe('fused CG kernel on two threads (worker_threads, shared memory)', () =>
 			const m = randomCsr(300, 200, 0.05, 21);
 			const fixed = randomArray(200 * f, 22, -0.5, 0.5);
 			const x0 = randomArray(300 * f, 23, -0.5, 0.5);
-			const input = {
-				...{ indptr: m.indptr, indices: m.indices, conf: confOf(m) },
-				fixed,
-				gram: gramOf(fixed, 200, f),
-				x0,
-				factors: f,
-				steps: 3
-			};
+			const input = cgInput(m, fixed, gramOf(fixed, 200, f), x0, f, 3);
 			const a = single.solveRows(input);
 			const b = double.solveRows(input);
 			expect(maxAbsDiff(a, b)).toBe(0);
 			// and again, after the memory has grown for a bigger problem
 			const big = randomCsr(2000, 300, 0.05, 24);
 			const bigFixed = randomArray(300 * f, 25, -0.5, 0.5);
-			const bigInput = {
-				...{ indptr: big.indptr, indices: big.indices, conf: confOf(big) },
-				fixed: bigFixed,
-				gram: gramOf(bigFixed, 300, f),
-				x0: randomArray(2000 * f, 26, -0.5, 0.5),
-				factors: f,
-				steps: 3
-			};
+			const bigX0 = randomArray(2000 * f, 26, -0.5, 0.5);
+			const bigInput = cgInput(big, bigFixed, gramOf(bigFixed, 300, f), bigX0, f, 3);
 			expect(maxAbsDiff(single.solveRows(bigInput), double.solveRows(bigInput))).toBe(0);
 			const rows = { indptr: m.indptr, indices: m.indices, conf: confOf(m) };
 			const l1 = single.observedLoss(rows, x0, fixed, f);
@@ -256,14 +250,7 @@ describe.each(TF_BACKENDS)('the kernel as a tfjs kernel on %s', (backend) => {
 		const f = 10;
 		const { m, fixed, x0, gram } = problem(f, 6);
 		const kernel = await useAlsKernel();
-		const direct = kernel.solveRows({
-			...{ indptr: m.indptr, indices: m.indices, conf: confOf(m) },
-			fixed,
-			gram,
-			x0,
-			factors: f,
-			steps: 3
-		});
+		const direct = kernel.solveRows(cgInput(m, fixed, gram, x0, f, 3));
 		const before = tf.memory().numTensors;
 		const t = tf.tidy(() =>
 			cgSolveOp(

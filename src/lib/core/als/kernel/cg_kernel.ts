@@ -338,12 +338,44 @@ export function splitByCost(rows: number, parts: number, cost: (row: number) => 
 	return bounds;
 }
 
-/** Tell helpers to stop (used by the platform parts' close()). */
-export function stopHelpers(flags: SharedArrayBuffer, helpers: number): void {
-	const f = new Int32Array(flags);
-	for (let h = 0; h < helpers; h++) {
-		f[h * FLAG_SLOTS + 2] = FN_STOP;
-		Atomics.add(f, h * FLAG_SLOTS, 1);
-		Atomics.notify(f, h * FLAG_SLOTS);
-	}
+/** What each helper thread is started with (structured-cloneable). */
+export interface HelperStart {
+	readonly module: WasmModule;
+	readonly memory: WasmMemory;
+	readonly flags: SharedArrayBuffer;
+	readonly args: SharedArrayBuffer;
+}
+
+/** The shared-memory kernel, its memory and the job buffers for `helpers` threads. */
+export async function helperStart(helpers: number): Promise<HelperStart> {
+	return {
+		module: await compileAlsKernel(true),
+		memory: newSharedKernelMemory(),
+		flags: new SharedArrayBuffer(Math.max(1, helpers) * FLAG_SLOTS * 4),
+		args: new SharedArrayBuffer(Math.max(1, helpers) * ARG_SLOTS * 8)
+	};
+}
+
+/**
+ * KernelThreads over started helpers; close() tells them to stop, then `terminate` ends the
+ * platform's threads.
+ */
+export function kernelThreads(
+	start: HelperStart,
+	helpers: number,
+	terminate: () => Promise<unknown> | void
+): KernelThreads {
+	return {
+		...start,
+		helpers,
+		async close() {
+			const f = new Int32Array(start.flags);
+			for (let h = 0; h < helpers; h++) {
+				f[h * FLAG_SLOTS + 2] = FN_STOP;
+				Atomics.add(f, h * FLAG_SLOTS, 1);
+				Atomics.notify(f, h * FLAG_SLOTS);
+			}
+			await terminate();
+		}
+	};
 }
