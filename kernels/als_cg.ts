@@ -130,6 +130,93 @@ function combine(
 	}
 }
 
+/** Rows of F per pass of gramOf: 128 rows of f <= 64 floats stay in L1/L2 for every block. */
+const GRAM_CHUNK = 128;
+
+/**
+ * G = F'F + lambda I for F = fixed [n, f] (f a multiple of 4), written to `gram` [f, f].
+ * F is read in chunks of GRAM_CHUNK rows; for each chunk, blocks of 4 rows x 8 columns of G
+ * (4 x 4 at the right edge) are loaded into registers, updated from every row of the chunk
+ * (two loads and four splats feed eight multiply-adds) and stored back. Only blocks touching the
+ * upper triangle are computed; the lower triangle is then mirrored from it.
+ */
+export function gramOf(n: i32, f: i32, fixed: usize, lambda: f32, gram: usize): void {
+	const row = (<usize>f) << 2;
+	memory.fill(gram, 0, <usize>f * row);
+	for (let i0 = 0; i0 < n; i0 += GRAM_CHUNK) {
+		const i1 = min(n, i0 + GRAM_CHUNK);
+		const first = fixed + <usize>i0 * row;
+		for (let j = 0; j < f; j += 4) {
+			const sj = (<usize>j) << 2;
+			let c = (j >> 3) << 3;
+			for (; c + 8 <= f; c += 8) {
+				const sc = (<usize>c) << 2;
+				const g = gram + <usize>j * row + sc;
+				let a00 = v128.load(g);
+				let a01 = v128.load(g, 16);
+				let a10 = v128.load(g + row);
+				let a11 = v128.load(g + row, 16);
+				let a20 = v128.load(g + 2 * row);
+				let a21 = v128.load(g + 2 * row, 16);
+				let a30 = v128.load(g + 3 * row);
+				let a31 = v128.load(g + 3 * row, 16);
+				let r = first;
+				for (let i = i0; i < i1; i++, r += row) {
+					const b0 = v128.load(r + sc);
+					const b1 = v128.load(r + sc, 16);
+					const s0 = v128.load32_splat(r + sj);
+					const s1 = v128.load32_splat(r + sj, 4);
+					const s2 = v128.load32_splat(r + sj, 8);
+					const s3 = v128.load32_splat(r + sj, 12);
+					a00 = f32x4.add(a00, f32x4.mul(s0, b0));
+					a01 = f32x4.add(a01, f32x4.mul(s0, b1));
+					a10 = f32x4.add(a10, f32x4.mul(s1, b0));
+					a11 = f32x4.add(a11, f32x4.mul(s1, b1));
+					a20 = f32x4.add(a20, f32x4.mul(s2, b0));
+					a21 = f32x4.add(a21, f32x4.mul(s2, b1));
+					a30 = f32x4.add(a30, f32x4.mul(s3, b0));
+					a31 = f32x4.add(a31, f32x4.mul(s3, b1));
+				}
+				v128.store(g, a00);
+				v128.store(g, a01, 16);
+				v128.store(g + row, a10);
+				v128.store(g + row, a11, 16);
+				v128.store(g + 2 * row, a20);
+				v128.store(g + 2 * row, a21, 16);
+				v128.store(g + 3 * row, a30);
+				v128.store(g + 3 * row, a31, 16);
+			}
+			if (c < f) {
+				const sc = (<usize>c) << 2;
+				const g = gram + <usize>j * row + sc;
+				let a0 = v128.load(g);
+				let a1 = v128.load(g + row);
+				let a2 = v128.load(g + 2 * row);
+				let a3 = v128.load(g + 3 * row);
+				let r = first;
+				for (let i = i0; i < i1; i++, r += row) {
+					const b = v128.load(r + sc);
+					a0 = f32x4.add(a0, f32x4.mul(v128.load32_splat(r + sj), b));
+					a1 = f32x4.add(a1, f32x4.mul(v128.load32_splat(r + sj, 4), b));
+					a2 = f32x4.add(a2, f32x4.mul(v128.load32_splat(r + sj, 8), b));
+					a3 = f32x4.add(a3, f32x4.mul(v128.load32_splat(r + sj, 12), b));
+				}
+				v128.store(g, a0);
+				v128.store(g + row, a1);
+				v128.store(g + 2 * row, a2);
+				v128.store(g + 3 * row, a3);
+			}
+		}
+	}
+	for (let a = 0; a < f; a++) {
+		const ga = gram + <usize>a * row;
+		for (let b = 0; b < a; b++) {
+			store<f32>(ga + ((<usize>b) << 2), load<f32>(gram + <usize>b * row + ((<usize>a) << 2)));
+		}
+		store<f32>(ga + ((<usize>a) << 2), load<f32>(ga + ((<usize>a) << 2)) + lambda);
+	}
+}
+
 export function cgRows(
 	rowStart: i32,
 	rowEnd: i32,

@@ -85,20 +85,13 @@ function referenceCg(
 }
 
 /** The kernel's input for matrix m against `fixed`. */
-function cgInput(
-	m: Csr,
-	fixed: Float32Array,
-	gram: Float32Array,
-	x0: Float32Array,
-	f: number,
-	steps: number
-) {
+function cgInput(m: Csr, fixed: Float32Array, x0: Float32Array, f: number, steps: number) {
 	return {
 		indptr: m.indptr,
 		indices: m.indices,
 		conf: confOf(m),
 		fixed,
-		gram,
+		lambda: LAMBDA,
 		x0,
 		factors: f,
 		steps
@@ -133,7 +126,7 @@ describe('fused CG kernel (WebAssembly SIMD)', () => {
 	it.each([6, 10, 32, 64])('follows float64 CG step by step at f = %i', (f) => {
 		const { m, fixed, x0, gram } = problem(f, 10 + f);
 		for (const steps of [1, 3]) {
-			const got = kernel.solveRows(cgInput(m, fixed, gram, x0, f, steps));
+			const got = kernel.solveRows(cgInput(m, fixed, x0, f, steps));
 			const want = referenceCg(m, fixed, gram, x0, f, steps);
 			expect(relErr(got, want)).toBeLessThan(2e-5);
 			// empty rows are zero, whatever the warm start
@@ -144,8 +137,8 @@ describe('fused CG kernel (WebAssembly SIMD)', () => {
 
 	it('with 2f steps solves every row exactly (float64 normal equations)', () => {
 		const f = 10;
-		const { m, fixed, x0, gram } = problem(f, 3);
-		const got = kernel.solveRows(cgInput(m, fixed, gram, x0, f, 2 * f));
+		const { m, fixed, x0 } = problem(f, 3);
+		const got = kernel.solveRows(cgInput(m, fixed, x0, f, 2 * f));
 		const { c, p } = denseCP(m, ALPHA, 'hkv');
 		const exact = denseSolveRows(c, p, m.rows, m.cols, fixed, f, LAMBDA);
 		expect(relErr(got, exact)).toBeLessThan(1e-4);
@@ -175,21 +168,28 @@ describe('fused CG kernel (WebAssembly SIMD)', () => {
 
 	it('refuses indices outside the fixed side before running', () => {
 		const f = 4;
-		const { m, fixed, x0, gram } = problem(f, 5);
+		const { m, fixed, x0 } = problem(f, 5);
 		const indices = m.indices.slice();
 		indices[7] = 48;
-		expect(() =>
-			kernel.solveRows({
-				indptr: m.indptr,
-				indices,
-				conf: confOf(m),
-				fixed,
-				gram,
-				x0,
-				factors: f,
-				steps: 3
-			})
-		).toThrow(/index 48 at entry 7 is outside 0..47/);
+		expect(() => kernel.solveRows({ ...cgInput(m, fixed, x0, f, 3), indices })).toThrow(
+			/index 48 at entry 7 is outside 0..47/
+		);
+	});
+
+	// 4 x 8 blocks, the 4 x 4 edge (f = 12, 36), the upper triangle mirrored
+	it.each([4, 6, 12, 32, 36, 64])("builds F'F + lambda I like float64 at f = %i", (f) => {
+		const n = 301;
+		const fixed = randomArray(n * f, 40 + f, -1, 1);
+		const got = kernel.gram(fixed, f, LAMBDA);
+		const want = new Float64Array(f * f);
+		for (let i = 0; i < n; i++)
+			for (let s = 0; s < f; s++)
+				for (let t = 0; t < f; t++) want[s * f + t] += fixed[i * f + s] * fixed[i * f + t];
+		for (let d = 0; d < f; d++) want[d * f + d] += LAMBDA;
+		expect(maxAbsDiff(got, want)).toBeLessThan(1e-4 * n);
+		// symmetric bit for bit
+		for (let s = 0; s < f; s++)
+			for (let t = 0; t < s; t++) expect(got[s * f + t]).toBe(got[t * f + s]);
 	});
 
 	it('splitByCost gives contiguous ranges of about equal cost', () => {
@@ -220,7 +220,7 @@ describe('fused CG kernel on two threads (worker_threads, shared memory)', () =>
 			const m = randomCsr(300, 200, 0.05, 21);
 			const fixed = randomArray(200 * f, 22, -0.5, 0.5);
 			const x0 = randomArray(300 * f, 23, -0.5, 0.5);
-			const input = cgInput(m, fixed, gramOf(fixed, 200, f), x0, f, 3);
+			const input = cgInput(m, fixed, x0, f, 3);
 			const a = single.solveRows(input);
 			const b = double.solveRows(input);
 			expect(maxAbsDiff(a, b)).toBe(0);
@@ -228,7 +228,7 @@ describe('fused CG kernel on two threads (worker_threads, shared memory)', () =>
 			const big = randomCsr(2000, 300, 0.05, 24);
 			const bigFixed = randomArray(300 * f, 25, -0.5, 0.5);
 			const bigX0 = randomArray(2000 * f, 26, -0.5, 0.5);
-			const bigInput = cgInput(big, bigFixed, gramOf(bigFixed, 300, f), bigX0, f, 3);
+			const bigInput = cgInput(big, bigFixed, bigX0, f, 3);
 			expect(maxAbsDiff(single.solveRows(bigInput), double.solveRows(bigInput))).toBe(0);
 			const rows = { indptr: m.indptr, indices: m.indices, conf: confOf(m) };
 			const l1 = single.observedLoss(rows, x0, fixed, f);
@@ -248,9 +248,9 @@ describe.each(TF_BACKENDS)('the kernel as a tfjs kernel on %s', (backend) => {
 
 	it('runs through tf.engine().runKernel and equals the direct call', async () => {
 		const f = 10;
-		const { m, fixed, x0, gram } = problem(f, 6);
+		const { m, fixed, x0 } = problem(f, 6);
 		const kernel = await useAlsKernel();
-		const direct = kernel.solveRows(cgInput(m, fixed, gram, x0, f, 3));
+		const direct = kernel.solveRows(cgInput(m, fixed, x0, f, 3));
 		const before = tf.memory().numTensors;
 		const t = tf.tidy(() =>
 			cgSolveOp(
@@ -258,9 +258,9 @@ describe.each(TF_BACKENDS)('the kernel as a tfjs kernel on %s', (backend) => {
 				tf.tensor1d(m.indices, 'int32'),
 				tf.tensor1d(confOf(m)),
 				tf.tensor2d(fixed, [48, f]),
-				tf.tensor2d(gram, [f, f]),
 				tf.tensor2d(x0, [16, f]),
-				3
+				3,
+				LAMBDA
 			)
 		);
 		expect(t.shape).toEqual([16, f]);

@@ -65,20 +65,14 @@ function kernelSide(m: Csr, p: PlanParams): KernelSide {
 
 /**
  * The fused kernel (kernel/tf_kernel.ts): each side's CSR and confidences stay resident as
- * three tensors; a half-sweep is one F'F + lambda I and one kernel call. Needs `useAlsKernel`
+ * three tensors; a half-sweep is one kernel call (it builds F'F + lambda I itself). Needs `useAlsKernel`
  * to have run and a cpu or wasm backend.
  */
 export function kernelPlan(matrix: Csr, p: PlanParams): SweepPlan {
 	const users = kernelSide(matrix, p);
 	const items = kernelSide(transpose(matrix), p);
-	const solve = (side: KernelSide, solved: tf.Tensor2D, fixed: tf.Tensor2D) => {
-		const gram = gramPlusRidge(fixed, p.regularization);
-		try {
-			return cgSolveOp(side.indptr, side.indices, side.conf, fixed, gram, solved, p.cgSteps);
-		} finally {
-			gram.dispose();
-		}
-	};
+	const solve = (side: KernelSide, solved: tf.Tensor2D, fixed: tf.Tensor2D) =>
+		cgSolveOp(side.indptr, side.indices, side.conf, fixed, solved, p.cgSteps, p.regularization);
 	return {
 		solver: 'kernel',
 		solveUsers: (x, y) => solve(users, x, y),

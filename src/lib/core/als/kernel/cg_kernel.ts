@@ -14,6 +14,7 @@ export type WasmModule = object;
 interface KernelExports {
 	heapBase(): number;
 	cgRows(...args: number[]): void;
+	gramOf(n: number, f: number, fixed: number, lambda: number, gram: number): void;
 	observedLoss(...args: number[]): number;
 }
 interface WasmApi {
@@ -73,8 +74,8 @@ export interface KernelRows {
 export interface CgProblem extends KernelRows {
 	/** [fixedRows, f] the fixed side F. */
 	readonly fixed: Float32Array;
-	/** [f, f] F'F + lambda I. */
-	readonly gram: Float32Array;
+	/** lambda: the kernel builds F'F + lambda I itself. */
+	readonly lambda: number;
 	/** [rows, f] the warm start. */
 	readonly x0: Float32Array;
 	readonly factors: number;
@@ -132,23 +133,24 @@ export class AlsCgKernel {
 		return this.memory.buffer.byteLength;
 	}
 
-	/** Solve every row's system by `steps` warm-started CG steps; returns [rows, f]. */
-	solveRows(problem: CgProblem): Float32Array {
+	/**
+	 * Solve every row's system by `steps` warm-started CG steps; the [rows, f] result goes to
+	 * `out` when given (e.g. a tfjs heap view), else to a new array.
+	 */
+	solveRows(
+		problem: CgProblem,
+		out?: Float32Array<ArrayBufferLike>
+	): Float32Array<ArrayBufferLike> {
 		const { indptr, factors: f, steps } = problem;
 		const rows = indptr.length - 1;
-		checkRows(problem, problem.fixed.length / f);
+		const fixedRows = problem.fixed.length / f;
+		checkRows(problem, fixedRows);
 		const fp = (f + 3) & ~3;
-		const lay = this.layout(
-			rows,
-			problem.indices.length,
-			problem.fixed.length / f,
-			fp,
-			longestRow(indptr)
-		);
+		const lay = this.layout(rows, problem.indices.length, fixedRows, fp, longestRow(indptr));
 		this.writeRows(problem, lay);
 		this.writeMatrix(problem.fixed, f, fp, lay.fixed);
-		this.writeMatrix(problem.gram, f, fp, lay.gram);
 		this.writeMatrix(problem.x0, f, fp, lay.x);
+		this.exports.gramOf(fixedRows, fp, lay.fixed, problem.lambda, lay.gram);
 		const tail = [lay.indptr, lay.indices, lay.conf, lay.fixed, lay.gram, lay.x];
 		this.run(
 			FN_CG_ROWS,
@@ -156,7 +158,17 @@ export class AlsCgKernel {
 			(u) => (steps + 1) * (2 * fp * fp + 4 * fp * (indptr[u + 1] - indptr[u])),
 			(start, end, t) => [start, end, fp, steps, ...tail, lay.scratch + t * lay.scratchBytes]
 		);
-		return this.readMatrix(lay.x, rows, f, fp);
+		return this.readMatrix(lay.x, rows, f, fp, out);
+	}
+
+	/** F'F + lambda I of a [n, f] matrix, as the CG solve builds it (for tests). */
+	gram(fixed: Float32Array, f: number, lambda: number): Float32Array {
+		const fp = (f + 3) & ~3;
+		const n = fixed.length / f;
+		const lay = this.layout(0, 0, n, fp, 0);
+		this.writeMatrix(fixed, f, fp, lay.fixed);
+		this.exports.gramOf(n, fp, lay.fixed, lambda, lay.gram);
+		return this.readMatrix(lay.gram, f, f, fp);
 	}
 
 	/** sum over stored entries of c (1 - x_u.f_i)^2 - (x_u.f_i)^2, in float64 (see loss.ts). */
@@ -287,11 +299,16 @@ export class AlsCgKernel {
 		for (let i = 0; i < n; i++) dst.set(m.subarray(i * f, (i + 1) * f), i * fp);
 	}
 
-	private readMatrix(at: number, n: number, f: number, fp: number): Float32Array {
+	private readMatrix(
+		at: number,
+		n: number,
+		f: number,
+		fp: number,
+		out: Float32Array<ArrayBufferLike> = new Float32Array(n * f)
+	): Float32Array<ArrayBufferLike> {
 		const src = new Float32Array(this.memory.buffer, at, n * fp);
-		if (fp === f) return src.slice();
-		const out = new Float32Array(n * f);
-		for (let i = 0; i < n; i++) out.set(src.subarray(i * fp, i * fp + f), i * f);
+		if (fp === f) out.set(src);
+		else for (let i = 0; i < n; i++) out.set(src.subarray(i * fp, i * fp + f), i * f);
 		return out;
 	}
 }

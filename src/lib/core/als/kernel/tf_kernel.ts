@@ -4,8 +4,9 @@ import { AlsCgKernel, type KernelThreads } from './cg_kernel';
 /**
  * The fused CG kernel as a tfjs kernel, `MusicrecAlsCg`, on the backends whose tensors live in
  * CPU memory (cpu, wasm). Inputs: indptr [rows + 1] int32, indices [nnz] int32, conf [nnz]
- * float32, fixed [n, f], gram [f, f] (F'F + lambda I), x0 [rows, f]; attr `steps`. Output: the
- * solved [rows, f]. Other backends keep the stock-op path of conjugate_gradient.ts.
+ * float32, fixed [n, f], x0 [rows, f]; attrs `steps`, `lambda` (the kernel builds
+ * F'F + lambda I). Output: the solved [rows, f]. Other backends keep the stock-op path of
+ * conjugate_gradient.ts.
  */
 export const ALS_CG_KERNEL = 'MusicrecAlsCg';
 export const ALS_KERNEL_BACKENDS: readonly string[] = ['cpu', 'wasm'];
@@ -50,32 +51,62 @@ export function cgSolveOp(
 	indices: tf.Tensor1D,
 	conf: tf.Tensor1D,
 	fixed: tf.Tensor2D,
-	gram: tf.Tensor2D,
 	x0: tf.Tensor2D,
-	steps: number
+	steps: number,
+	lambda: number
 ): tf.Tensor2D {
 	return tf
 		.engine()
-		.runKernel(ALS_CG_KERNEL, { indptr, indices, conf, fixed, gram, x0 }, { steps }) as tf.Tensor2D;
+		.runKernel(
+			ALS_CG_KERNEL,
+			{ indptr, indices, conf, fixed, x0 },
+			{ steps, lambda }
+		) as tf.Tensor2D;
+}
+
+/**
+ * tfjs-wasm keeps tensors in its own heap and exposes views of it; reading inputs and writing
+ * the output through them saves a copy each way. Other backends go through readSync/write.
+ */
+interface HeapBackend {
+	typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array;
+	makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+}
+
+function heapOf(backend: tf.KernelBackend): HeapBackend | undefined {
+	const b = backend as unknown as Partial<HeapBackend>;
+	return typeof b.typedArrayFromHeap === 'function' && typeof b.makeOutput === 'function'
+		? (b as HeapBackend)
+		: undefined;
 }
 
 const cgKernelFunc: tf.KernelFunc = ({ inputs, backend: b, attrs }) => {
 	if (!current) throw new Error(`${ALS_CG_KERNEL}: call useAlsKernel() first`);
 	const backend = b as tf.KernelBackend;
+	const heap = heapOf(backend);
+	const x0 = inputs.x0 as tf.TensorInfo;
+	// Allocate the output first: an allocation may grow the wasm heap, which would detach
+	// views taken before it. No tfjs allocation happens after the views below are taken.
+	const info = heap?.makeOutput(x0.shape, 'float32');
 	const read = (name: string) => {
 		const t = inputs[name] as tf.TensorInfo;
-		return backend.readSync(t.dataId);
+		return heap ? heap.typedArrayFromHeap(t) : backend.readSync(t.dataId);
 	};
-	const x0 = inputs.x0 as tf.TensorInfo;
-	const out = current.solveRows({
+	const { steps, lambda } = attrs as { steps: number; lambda: number };
+	const problem = {
 		indptr: read('indptr') as Int32Array,
 		indices: read('indices') as Int32Array,
 		conf: read('conf') as Float32Array,
 		fixed: read('fixed') as Float32Array,
-		gram: read('gram') as Float32Array,
 		x0: read('x0') as Float32Array,
 		factors: x0.shape[1],
-		steps: (attrs as { steps: number }).steps
-	});
+		steps,
+		lambda
+	};
+	if (heap && info) {
+		current.solveRows(problem, heap.typedArrayFromHeap(info) as Float32Array);
+		return info;
+	}
+	const out = current.solveRows(problem);
 	return { dataId: backend.write(out, x0.shape, 'float32'), shape: x0.shape, dtype: 'float32' };
 };
