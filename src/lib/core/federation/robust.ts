@@ -16,9 +16,10 @@ import type { ClientUpdate } from './update_file';
  *      compact: sum_i y_i.g_i = -tr(G (Y'Y + lambda I))      (g_i = A_i y_i - b_i)
  *    up to float32 rounding. Flipped or random b / g break it; a diagonal entry of G below 0
  *    (G is a sum of outer products) is flagged too. It holds for scaled statistics.
- * 2. scale (against the other clients): `tr(G_k) / users_k`, the mean |x_u|^2 of a client's
- *    users, does not depend on how many users a client has; a client whose value is far from
- *    the round's median (in log, median/MAD, with a floor) is flagged. Catches scaling.
+ * 2. scale (against the other clients): `tr(G_k (Y'Y + lambda I)) / interactions_k`, the
+ *    client's `sum_u x_u'(Y'Y + lambda I) x_u` per interaction, which does not grow with its
+ *    number of users; a client far from the round's median (in log,
+ *    median/MAD, never within `scaleFloor` of it) is flagged. Catches scaling.
  * 3. direction (against the other clients): the weighted mean cosine between a client's rows
  *    (b_ki, or g_ki) and the sum of the other clients' rows for the same items,
  *    `sum_i b_ki.B_{-k,i} / sum_i |b_ki| |B_{-k,i}|`; flagged when far below the median.
@@ -29,7 +30,7 @@ import type { ClientUpdate } from './update_file';
  * statistics looks like a client with duplicated users and is not caught by check 2.
  */
 export interface RobustOptions {
-	/** Relative tolerance of check 1; default 1e-3 (float32 statistics give ~1e-6). */
+	/** Relative tolerance of check 1; default 1e-3 (honest updates: ~1e-9). */
 	readonly consistencyTolerance?: number;
 	/** Robust z-score (|v - median| / (1.4826 MAD)) above which checks 2 and 3 flag. Default 5. */
 	readonly zLimit?: number;
@@ -112,7 +113,7 @@ export function screenUpdates(
 				return flag(
 					k,
 					'consistency',
-					`its G has a negative diagonal entry (${fmt(g[r * f + r])}), so it is not a sum of x x'`
+					`Its G has a negative diagonal entry (${fmt(g[r * f + r])}), so it is not a sum of x x'`
 				);
 			}
 		}
@@ -120,7 +121,7 @@ export function screenUpdates(
 			flag(
 				k,
 				'consistency',
-				`its ${u.payload.mode === 'exact' ? 'b' : 'g'} does not match its G${u.payload.mode === 'exact' ? ' and A' : ''} for this global (relative mismatch ${fmt(consistency[k])}, limit ${fmt(o.consistencyTolerance)})`
+				`Its ${u.payload.mode === 'exact' ? 'b' : 'g'} does not match its G${u.payload.mode === 'exact' ? ' and A' : ''} for this global (relative mismatch ${fmt(consistency[k])}, limit ${fmt(o.consistencyTolerance)})`
 			);
 		}
 	});
@@ -133,7 +134,7 @@ export function screenUpdates(
 				flag(
 					k,
 					'scale',
-					`its mean |x|^2 per user (tr G / users = ${fmt(scale[k])}) is ${fmt(Math.exp(v - med))} times the round's median (limit ${fmt(Math.exp(limit))} times either way)`
+					`Its size per interaction (tr(G (Y'Y + lambda I)) / interactions = ${fmt(scale[k])}) is ${fmt(Math.exp(v - med))} times the round's median (limit ${fmt(Math.exp(limit))} times either way)`
 				);
 			}
 		});
@@ -146,7 +147,7 @@ export function screenUpdates(
 					flag(
 						k,
 						'direction',
-						`its per-song statistics point away from the other clients' (mean cosine ${fmt(d)}, round median ${fmt(dMed)}, limit ${fmt(dMed - dLimit)})`
+						`Its per-song statistics point away from the other clients' (mean cosine ${fmt(d)}, round median ${fmt(dMed)}, limit ${fmt(dMed - dLimit)})`
 					);
 				}
 			});
