@@ -149,6 +149,19 @@ describe.each(['exact', 'compact'] as const)('robust aggregation, %s mode', (mod
 		);
 	});
 
+	it.each([5, 100, 0.1])('flags a client scaled by %s in every round', (factor) => {
+		for (const t of run(mode, { kind: 'scaled', client: ATTACKER, factor }, {})) {
+			expect(t.flaggedIndices).toEqual([ATTACKER]);
+			expect(t.checks).toEqual(['scale']);
+		}
+	});
+
+	it('does not flag scaling within scaleFloor of the median (the documented limit)', () => {
+		for (const t of run(mode, { kind: 'scaled', client: ATTACKER, factor: 2 }, {})) {
+			expect(t.flaggedIndices).toEqual([]);
+		}
+	});
+
 	it.each(ATTACK_KINDS)('control: a %s client moves the model when nothing screens', (kind) => {
 		const clean = run(mode, undefined, undefined);
 		const attacked = run(mode, { kind, client: ATTACKER, factor: 10 }, undefined);
