@@ -248,6 +248,11 @@ describe('Federation page: a coordinator and two clients (built static site, hea
 		await robust.uncheck();
 		await expect.poll(async () => (await verdictTexts())[5], { timeout: 60_000 }).toBe('Accepted');
 		await coordinator.getByRole('button', { name: 'Aggregate 3 accepted updates' }).waitFor();
+		// The choice and the verdicts it gave survive a reload.
+		await coordinator.reload();
+		await expect.poll(() => rows.count(), { timeout: 60_000 }).toBe(6);
+		await expect.poll(() => robust.isChecked(), { timeout: 30_000 }).toBe(false);
+		expect((await verdictTexts())[5]).toBe('Accepted');
 		await robust.check();
 		await expect
 			.poll(async () => (await verdictTexts())[5], { timeout: 60_000 })

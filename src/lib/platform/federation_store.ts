@@ -85,6 +85,8 @@ export interface FederationUi {
 	federationId?: string;
 	/** The tab last shown (the simulation tab is not a role). */
 	tab?: FederationRole | 'simulation';
+	/** The coordinator's robust aggregation choice (absent = on). */
+	robust?: boolean;
 }
 
 export interface FederationStore {
