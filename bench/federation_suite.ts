@@ -3,7 +3,7 @@ import { CsvTokenizer } from '../src/lib/core/data/csv_tokenizer';
 import type { Interactions } from '../src/lib/core/data/interactions';
 import { nnz } from '../src/lib/core/data/csr';
 import { ownersFromLabels } from '../src/lib/core/federation/partition';
-import { simulate } from '../src/lib/core/federation/simulate';
+import { simulate, type ExcludedClient } from '../src/lib/core/federation/simulate';
 import { readTextChunks } from '../src/lib/node/files';
 import { useBackend } from '../src/lib/node/tf_backend';
 import type { Options } from './args';
@@ -45,6 +45,15 @@ export interface FederationRecord {
 	/** compact mode: per-item secant steps or the fixed step `compact_step`. */
 	compact_steps?: 'secant' | 'fixed';
 	compact_step?: number;
+	/** One poisoned client (`--attack`, `--attacker`), or none. */
+	attack: 'none' | 'scaled' | 'flipped' | 'random';
+	attacker?: number;
+	attack_factor?: number;
+	/** Robust aggregation (`--robust on`): the clients it left out this round, with reasons. */
+	robust: boolean;
+	flagged: ExcludedClient[];
+	/** Clients the validator rejected this round (norm outliers and the like). */
+	rejected: ExcludedClient[];
 }
 
 /**
@@ -117,6 +126,10 @@ export async function federationSuite(options: Options): Promise<FederationRecor
 	};
 	const compactStep = options.number('compact-step', 1);
 	const compactSecant = options.choice('compact-steps', ['secant', 'fixed'] as const, 'secant');
+	const attack = options.choice('attack', ['none', 'scaled', 'flipped', 'random'] as const, 'none');
+	const attacker = options.number('attacker', 0);
+	const attackFactor = options.number('attack-factor', 10);
+	const robust = options.choice('robust', ['on', 'off'] as const, 'off') === 'on';
 	options.assertAllUsed();
 	if (split === 'tab' && name !== 'kkbox10k') {
 		throw new Error('--split tab needs KKBox (source_system_tab); use --dataset kkbox10k');
@@ -149,7 +162,11 @@ export async function federationSuite(options: Options): Promise<FederationRecor
 		convention: params.convention,
 		weighting: weighting ?? DEFAULT_WEIGHTING[name] ?? 'synthetic',
 		seed,
-		...(mode === 'compact' ? { compact_steps: compactSecant, compact_step: compactStep } : {})
+		...(mode === 'compact' ? { compact_steps: compactSecant, compact_step: compactStep } : {}),
+		attack,
+		...(attack !== 'none' ? { attacker } : {}),
+		...(attack === 'scaled' ? { attack_factor: attackFactor } : {}),
+		robust
 	};
 	const records: FederationRecord[] = [];
 	await simulate({
@@ -163,6 +180,10 @@ export async function federationSuite(options: Options): Promise<FederationRecor
 		seed,
 		aggregate: { compactStep },
 		compactSecant: compactSecant === 'secant',
+		...(attack !== 'none'
+			? { attack: { kind: attack, client: attacker, factor: attackFactor } }
+			: {}),
+		robust,
 		onRound: (r) => {
 			const record: FederationRecord = {
 				...base,
@@ -172,12 +193,17 @@ export async function federationSuite(options: Options): Promise<FederationRecor
 				ratio: round(r.ndcg_at_10 / r.central_ndcg_at_10),
 				bytes_per_client: Math.round(r.bytes_per_client),
 				round_s: round(r.round_s, 2),
-				accepted: r.accepted
+				accepted: r.accepted,
+				flagged: [...r.flagged],
+				rejected: [...r.rejected]
 			};
 			records.push(record);
 			console.error(
 				`round ${r.round}: ndcg ${record.ndcg_at_10} central ${record.central_ndcg_at_10} ` +
-					`bytes ${record.bytes_per_client} ${record.round_s}s`
+					`bytes ${record.bytes_per_client} ${record.round_s}s` +
+					(r.flagged.length + r.rejected.length > 0
+						? ` left out ${[...r.flagged, ...r.rejected].map((c) => `${c.client} (${c.check})`).join(', ')}`
+						: '')
 			);
 		}
 	});

@@ -205,6 +205,19 @@ describe('Federation page: a coordinator and two clients (built static site, hea
 			{
 				file: `${OUT}/tampered-base.json`,
 				update: { ...base, clientId: 'aaaaaaaaaaaaaaa3', baseChecksum: 'sha256:' + '0'.repeat(64) }
+			},
+			{
+				// Valid in every field, but b flipped: only robust aggregation can tell.
+				file: `${OUT}/poisoned-flipped.json`,
+				update: (() => {
+					if (base.payload.mode !== 'exact') throw new Error('expected exact mode');
+					const itemTargets = base.payload.itemTargets.map((v) => -v);
+					return {
+						...base,
+						clientId: 'aaaaaaaaaaaaaaa4',
+						payload: { ...base.payload, itemTargets }
+					};
+				})()
 			}
 		];
 		for (const t of tampered) writeFileSync(t.file, encodeUpdateFile(t.update));
@@ -213,19 +226,37 @@ describe('Federation page: a coordinator and two clients (built static site, hea
 			.getByTestId('update-input')
 			.setInputFiles([...updates, ...tampered.map((t) => t.file)]);
 		const rows = coordinator.locator('[data-testid=received-table] tbody tr');
-		await expect.poll(() => rows.count(), { timeout: 60_000 }).toBe(5);
-		const verdicts = await rows.locator('[data-testid=verdict]').allTextContents();
+		await expect.poll(() => rows.count(), { timeout: 60_000 }).toBe(6);
+		const verdictTexts = async (): Promise<string[]> =>
+			(await rows.locator('[data-testid=verdict]').allTextContents()).map((v) => v.trim());
 		const reasons = await rows.locator('[data-testid=reason]').allTextContents();
-		expect(verdicts.map((v) => v.trim())).toEqual([
+		expect(await verdictTexts()).toEqual([
 			'Accepted',
 			'Accepted',
 			'Rejected',
 			'Rejected',
-			'Rejected'
+			'Rejected',
+			'Flagged (consistency check), left out'
 		]);
 		expect(reasons[2]).toContain('round 5');
 		expect(reasons[3]).toMatch(/not finite \(NaN\)/);
 		expect(reasons[4]).toContain('different global');
+		expect(reasons[5]).toMatch(/Its b does not match its G and A for this global/);
+		// Robust aggregation is on by default; off, the flipped update would be aggregated.
+		const robust = coordinator.getByTestId('robust-toggle');
+		expect(await robust.isChecked()).toBe(true);
+		await robust.uncheck();
+		await expect.poll(async () => (await verdictTexts())[5], { timeout: 60_000 }).toBe('Accepted');
+		await coordinator.getByRole('button', { name: 'Aggregate 3 accepted updates' }).waitFor();
+		// The choice and the verdicts it gave survive a reload.
+		await coordinator.reload();
+		await expect.poll(() => rows.count(), { timeout: 60_000 }).toBe(6);
+		await expect.poll(() => robust.isChecked(), { timeout: 30_000 }).toBe(false);
+		expect((await verdictTexts())[5]).toBe('Accepted');
+		await robust.check();
+		await expect
+			.poll(async () => (await verdictTexts())[5], { timeout: 60_000 })
+			.toBe('Flagged (consistency check), left out');
 		await coordinator.screenshot({ path: `${OUT}/coordinator_received.png`, fullPage: true });
 
 		// Aggregate: global r1.

@@ -51,7 +51,9 @@ export interface StoredGlobal {
 /** How the coordinator judged one update file. */
 export type UpdateVerdict =
 	| { readonly status: 'accepted'; readonly clipped?: { factor: number; reason: string } }
-	| { readonly status: 'rejected'; readonly code: string; readonly reason: string };
+	| { readonly status: 'rejected'; readonly code: string; readonly reason: string }
+	/** Valid, but left out by robust aggregation (`check`: consistency, scale or direction). */
+	| { readonly status: 'flagged'; readonly check: string; readonly reason: string };
 
 /** An update file received for a round, in the order it was dropped in. */
 export interface ReceivedUpdate {
@@ -83,6 +85,8 @@ export interface FederationUi {
 	federationId?: string;
 	/** The tab last shown (the simulation tab is not a role). */
 	tab?: FederationRole | 'simulation';
+	/** The coordinator's robust aggregation choice (absent = on). */
+	robust?: boolean;
 }
 
 export interface FederationStore {

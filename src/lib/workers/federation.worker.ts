@@ -20,6 +20,7 @@ import {
 	type PublishedGlobal
 } from '$lib/core/federation/global_file';
 import { encodeUpdateFile, type UpdateCounts } from '$lib/core/federation/update_file';
+import { screenUpdates, type RobustFlag } from '$lib/core/federation/robust';
 import { validateUpdates, type ValidationResult } from '$lib/core/federation/validate';
 import { blobTextChunks } from '$lib/platform/file_chunks';
 
@@ -49,7 +50,13 @@ export type FederationCommand =
 			readonly split: PartitionKind;
 			readonly params: Partial<AlsParams>;
 	  }
-	| { readonly type: 'validate'; readonly globalText: string; readonly texts: string[] }
+	| {
+			readonly type: 'validate';
+			readonly globalText: string;
+			readonly texts: string[];
+			/** Also screen the valid updates against each other (robust aggregation). */
+			readonly robust?: boolean;
+	  }
 	/** Score a global on a dataset file (`evaluateGlobal`, seeded by the global's params.seed). */
 	| { readonly type: 'evaluate'; readonly globalText: string; readonly dataset: Blob }
 	| {
@@ -58,6 +65,8 @@ export type FederationCommand =
 			readonly texts: string[];
 			/** Compact mode: the coordinator's per-item step state from the previous round. */
 			readonly compactState?: CompactState;
+			/** Leave out updates that robust aggregation flags (`screenUpdates`). */
+			readonly robust?: boolean;
 			/**
 			 * The coordinator's own dataset file: when given, the new global is scored on a seeded
 			 * per-user holdout of it (`evaluateGlobal`).
@@ -88,11 +97,16 @@ export interface CatalogResult {
 	readonly weighting: Weighting;
 }
 
-/** Validation without the decoded updates: which file indices were accepted. */
+/**
+ * Validation without the decoded updates: which file indices were accepted (valid and, with
+ * robust aggregation, not flagged).
+ */
 export interface ValidationSummary {
 	readonly accepted: number[];
 	readonly rejected: ValidationResult['rejected'];
 	readonly clipped: ValidationResult['clipped'];
+	/** Valid updates robust aggregation leaves out (`index` = file position); empty when off. */
+	readonly flagged: RobustFlag[];
 }
 
 export interface AggregateResult {
@@ -151,11 +165,23 @@ function cryptoRandom(): number {
 	return a[0] / 2 ** 32;
 }
 
-function summarize(texts: readonly string[], v: ValidationResult): ValidationSummary {
-	const bad = new Set(v.rejected.map((r) => r.index));
+function summarize(
+	texts: readonly string[],
+	v: ValidationResult,
+	flagged: readonly RobustFlag[]
+): ValidationSummary {
+	const bad = new Set([...v.rejected, ...flagged].map((r) => r.index));
 	const accepted: number[] = [];
 	for (let i = 0; i < texts.length; i++) if (!bad.has(i)) accepted.push(i);
-	return { accepted, rejected: v.rejected, clipped: v.clipped };
+	return { accepted, rejected: v.rejected, clipped: v.clipped, flagged: [...flagged] };
+}
+
+/** The file positions of `validation.accepted` (valid files, in order, duplicates dropped). */
+function acceptedPositions(texts: readonly string[], v: ValidationResult): number[] {
+	const bad = new Set(v.rejected.map((r) => r.index));
+	const out: number[] = [];
+	for (let i = 0; i < texts.length; i++) if (!bad.has(i)) out.push(i);
+	return out;
 }
 
 /** The global on a dataset file read with the global's weighting (see `evaluateGlobal`). */
@@ -252,7 +278,10 @@ export async function runFederationCommand(
 		}
 		post({ type: 'stage', stage: 'validating' });
 		const validation = validateUpdates(global, command.texts);
-		const summary = summarize(command.texts, validation);
+		const screened = command.robust ? screenUpdates(global, validation.accepted) : undefined;
+		const positions = acceptedPositions(command.texts, validation);
+		const flagged = (screened?.flagged ?? []).map((f) => ({ ...f, index: positions[f.index] }));
+		const summary = summarize(command.texts, validation, flagged);
 		if (command.type === 'validate') {
 			post({ type: 'validate-done', result: summary });
 			return;
@@ -261,7 +290,9 @@ export async function runFederationCommand(
 		// Compact mode takes per-item secant steps, which need the previous round's state.
 		const compactState =
 			global.model.mode === 'compact' ? (command.compactState ?? createCompactState()) : undefined;
-		const next = publishGlobal(aggregate(global, validation.accepted, { compactState }));
+		const next = publishGlobal(
+			aggregate(global, screened ? screened.kept : validation.accepted, { compactState })
+		);
 		let metrics: GlobalEvaluation | undefined;
 		let metricsError: string | undefined;
 		if (command.dataset !== undefined) {

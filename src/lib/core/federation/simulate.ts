@@ -1,15 +1,18 @@
 import { AlsModel } from '../als/model';
 import { alsParams, type AlsParams } from '../als/params';
 import type { Interactions } from '../data/interactions';
+import { MusicrecError } from '../errors';
 import { evaluateRanker } from '../eval/evaluate';
 import { holdoutSplit, type HoldoutSplit } from '../eval/split';
 import { Rng } from '../random';
 import { aggregate, createCompactState, type AggregateOptions } from './aggregate';
+import { poisonUpdate, type Attack } from './attacks';
 import { computeClientUpdate } from './client_update';
 import type { FederationMode } from './fields';
 import { createInitialGlobal, publishGlobal, type GlobalModel } from './global_file';
 import { splitByOwner, splitByUsers, type ClientShare, type PartitionKind } from './partition';
 import { encodeUpdateFile } from './update_file';
+import { screenUpdates, type RobustCheck, type RobustOptions } from './robust';
 import { validateUpdates } from './validate';
 
 export interface SimulationOptions {
@@ -32,6 +35,10 @@ export interface SimulationOptions {
 	 * `aggregate.compactState` is given.
 	 */
 	readonly compactSecant?: boolean;
+	/** One client sends poisoned updates every round (see attacks.ts). */
+	readonly attack?: Attack;
+	/** Screen updates with `screenUpdates` before aggregating (true: default options). */
+	readonly robust?: boolean | RobustOptions;
 	readonly onRound?: (record: RoundRecord) => void;
 }
 
@@ -46,6 +53,16 @@ export interface RoundRecord {
 	/** Wall time of the round: client updates, encoding, validation, aggregation. */
 	readonly round_s: number;
 	readonly accepted: number;
+	/** Clients (share index) left out by robust aggregation, with the check and reason. */
+	readonly flagged: readonly ExcludedClient[];
+	/** Clients (share index) the validator rejected (e.g. norm outliers). */
+	readonly rejected: readonly ExcludedClient[];
+}
+
+export interface ExcludedClient {
+	readonly client: number;
+	readonly check: RobustCheck | 'validation';
+	readonly reason: string;
 }
 
 interface Run {
@@ -65,26 +82,49 @@ function round(
 	users: number,
 	rng: Rng,
 	options: AggregateOptions | undefined,
-	viaFiles = true
-): Run & { bytes: number[]; accepted: number } {
+	viaFiles = true,
+	poison?: { attack: Attack; rng: Rng },
+	robust?: RobustOptions
+): Run & {
+	bytes: number[];
+	accepted: number;
+	flagged: ExcludedClient[];
+	rejected: ExcludedClient[];
+} {
 	const f = model.params.factors;
 	const published = publishGlobal(model);
 	const userFactors = new Float64Array(users * f);
-	const updates = shares.map((share) => {
+	const updates = shares.map((share, index) => {
 		const r = computeClientUpdate(published, share.interactions, { random: () => rng.next() });
 		share.users.forEach((u, lu) =>
 			userFactors.set(r.userFactors.subarray(lu * f, (lu + 1) * f), u * f)
 		);
-		return r.update;
+		return poison && poison.attack.client === index
+			? poisonUpdate(r.update, poison.attack, poison.rng)
+			: r.update;
 	});
+	const clientOf = new Map(updates.map((u, k) => [u.clientId, k]));
 	// The centralized reference skips the (lossless) file round trip: it has no files to move.
 	const texts = viaFiles ? updates.map((u) => encodeUpdateFile(u)) : [];
-	const accepted = viaFiles ? validateUpdates(published, texts).accepted : updates;
+	const validation = viaFiles ? validateUpdates(published, texts) : undefined;
+	const valid = validation ? validation.accepted : updates;
+	const screened = robust ? screenUpdates(published, valid, robust) : undefined;
+	const kept = screened ? screened.kept : valid;
 	return {
-		model: aggregate(published, accepted, options),
+		model: aggregate(published, kept, options),
 		userFactors,
 		bytes: texts.map((t) => t.length),
-		accepted: accepted.length
+		accepted: kept.length,
+		flagged: (screened?.flagged ?? []).map((fl) => ({
+			client: clientOf.get(fl.clientId) ?? -1,
+			check: fl.check,
+			reason: fl.reason
+		})),
+		rejected: (validation?.rejected ?? []).map((rj) => ({
+			client: rj.index,
+			check: 'validation' as const,
+			reason: rj.reason
+		}))
 	};
 }
 
@@ -145,10 +185,19 @@ export async function simulate(options: SimulationOptions): Promise<RoundRecord[
 		options.mode === 'compact' && options.compactSecant !== false
 			? { compactState: createCompactState(), ...options.aggregate }
 			: { ...options.aggregate };
+	// The attack has its own random stream, so client ids and splits equal the clean run's.
+	const poison = options.attack ? { attack: options.attack, rng: new Rng(seed + 3) } : undefined;
+	if (options.attack && !(options.attack.client >= 0 && options.attack.client < shares.length)) {
+		throw new MusicrecError('federation/bad-input', 'the attacking client is not in the split', {
+			client: options.attack.client,
+			clients: shares.length
+		});
+	}
+	const robust = options.robust === true ? {} : options.robust || undefined;
 	const records: RoundRecord[] = [];
 	for (let r = 1; r <= options.rounds; r++) {
 		const t0 = Date.now();
-		const next = round(fed, shares, data.users.size, rng, aggregateOptions);
+		const next = round(fed, shares, data.users.size, rng, aggregateOptions, true, poison, robust);
 		const seconds = (Date.now() - t0) / 1000;
 		const centralNext = round(central, everyone, data.users.size, rng, undefined, false);
 		fed = next.model;
@@ -159,7 +208,9 @@ export async function simulate(options: SimulationOptions): Promise<RoundRecord[
 			central_ndcg_at_10: await ndcgAt10(centralNext.userFactors, central, split),
 			bytes_per_client: next.bytes.reduce((a, b) => a + b, 0) / next.bytes.length,
 			round_s: seconds,
-			accepted: next.accepted
+			accepted: next.accepted,
+			flagged: next.flagged,
+			rejected: next.rejected
 		};
 		records.push(record);
 		options.onRound?.(record);

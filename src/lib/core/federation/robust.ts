@@ -1,0 +1,259 @@
+import { gramOf } from './client_update';
+import type { PublishedGlobal } from './global_file';
+import { packedSize } from './packed_symmetric';
+import type { ClientUpdate } from './update_file';
+
+/**
+ * Robust aggregation: screen a round's validated updates before `aggregate`, so that one
+ * poisoned client cannot steer the shared model. Summed sufficient statistics are not averages,
+ * so norm medians alone (validate.ts) miss a client whose statistics are 10x too large, flipped,
+ * or random with honest norms. Three checks, each with a reason:
+ *
+ * 1. consistency (per client, against the global it was computed for): an honest client solves
+ *    `(Y'Y + sum_{i in u} (c_ui - 1) y_i y_i' + lambda I) x_u = sum_{i in u} c_ui y_i`, so
+ *    `x_u' (...) x_u = sum_{i in u} c_ui x_u.y_i`; summed over its users this is exactly
+ *      exact:   sum_i y_i.b_i = tr(G (Y'Y + lambda I)) + sum_i y_i' A_i y_i
+ *      compact: sum_i y_i.g_i = -tr(G (Y'Y + lambda I))      (g_i = A_i y_i - b_i)
+ *    up to float32 rounding. Flipped or random b / g break it; a diagonal entry of G below 0
+ *    (G is a sum of outer products) is flagged too. It holds for scaled statistics.
+ * 2. scale (against the other clients): `tr(G_k (Y'Y + lambda I)) / interactions_k`, the
+ *    client's `sum_u x_u'(Y'Y + lambda I) x_u` per interaction, which does not grow with its
+ *    number of users; a client far from the round's median (in log,
+ *    median/MAD, never within `scaleFloor` of it) is flagged. Catches scaling.
+ * 3. direction (against the other clients): the weighted mean cosine between a client's rows
+ *    (b_ki, or g_ki) and the sum of the other clients' rows for the same items,
+ *    `sum_i b_ki.B_{-k,i} / sum_i |b_ki| |B_{-k,i}|`; flagged when far below the median.
+ *
+ * Checks 2 and 3 need at least `minClients` updates (the median of fewer is not trusted).
+ * When nobody is flagged the updates pass through unchanged, so the aggregate is exactly the
+ * non-robust one. Counts are taken as reported: a client that scales its counts with its
+ * statistics looks like a client with duplicated users and is not caught by check 2.
+ */
+export interface RobustOptions {
+	/** Relative tolerance of check 1; default 1e-3 (honest updates: ~1e-9). */
+	readonly consistencyTolerance?: number;
+	/** Robust z-score (|v - median| / (1.4826 MAD)) above which checks 2 and 3 flag. Default 5. */
+	readonly zLimit?: number;
+	/** Check 2 never flags within this factor of the median (either way). Default 3. */
+	readonly scaleFloor?: number;
+	/** Check 3 never flags within this distance below the median cosine. Default 0.3. */
+	readonly directionFloor?: number;
+	/** Fewest updates for checks 2 and 3. Default 4. */
+	readonly minClients?: number;
+}
+
+export type RobustCheck = 'consistency' | 'scale' | 'direction';
+
+export interface RobustFlag {
+	/** Position in the input list. */
+	readonly index: number;
+	readonly clientId: string;
+	readonly check: RobustCheck;
+	/** A sentence for people. */
+	readonly reason: string;
+}
+
+/** Per-client scores (input order), for reports and plots. */
+export interface RobustScores {
+	/** |lhs - rhs| / (|lhs| + |rhs|) of check 1. */
+	readonly consistency: number[];
+	/** tr(G_k (Y'Y + lambda I)) / interactions_k. */
+	readonly scale: number[];
+	/** Weighted mean cosine to the other clients (NaN when no item is shared). */
+	readonly direction: number[];
+}
+
+export interface RobustResult {
+	/** The updates to aggregate: the input array itself when nobody is flagged. */
+	readonly kept: readonly ClientUpdate[];
+	readonly flagged: RobustFlag[];
+	readonly scores: RobustScores;
+}
+
+export const DEFAULT_ROBUST_OPTIONS: Required<RobustOptions> = Object.freeze({
+	consistencyTolerance: 1e-3,
+	zLimit: 5,
+	scaleFloor: 3,
+	directionFloor: 0.3,
+	minClients: 4
+});
+
+/** Screen the (validated) updates of a round; see the module comment. */
+export function screenUpdates(
+	current: PublishedGlobal,
+	updates: readonly ClientUpdate[],
+	options: RobustOptions = {}
+): RobustResult {
+	const o = { ...DEFAULT_ROBUST_OPTIONS, ...options };
+	const model = current.model;
+	const f = model.params.factors;
+	const y = model.itemFactors;
+	const n = model.catalog.length;
+	// P = Y'Y + lambda I (float64).
+	const p = gramOf(y, n, f);
+	for (let r = 0; r < f; r++) p[r * f + r] += model.params.regularization;
+
+	const consistency = updates.map((u) => consistencyError(u, p, y, f));
+	const scale = updates.map((u) => {
+		const g = u.payload.gram;
+		let trace = 0;
+		for (let k = 0; k < f * f; k++) trace += g[k] * p[k];
+		return u.counts.interactions > 0 ? trace / u.counts.interactions : 0;
+	});
+	const direction = directionScores(updates, n, f);
+
+	const flags = new Map<number, RobustFlag>();
+	const flag = (k: number, check: RobustCheck, reason: string): void => {
+		if (!flags.has(k)) flags.set(k, { index: k, clientId: updates[k].clientId, check, reason });
+	};
+	updates.forEach((u, k) => {
+		const g = u.payload.gram;
+		for (let r = 0; r < f; r++) {
+			if (!(g[r * f + r] >= 0)) {
+				return flag(
+					k,
+					'consistency',
+					`Its G has a negative diagonal entry (${fmt(g[r * f + r])}), so it is not a sum of x x'`
+				);
+			}
+		}
+		if (!(consistency[k] <= o.consistencyTolerance)) {
+			flag(
+				k,
+				'consistency',
+				`Its ${u.payload.mode === 'exact' ? 'b' : 'g'} does not match its G${u.payload.mode === 'exact' ? ' and A' : ''} for this global (relative mismatch ${fmt(consistency[k])}, limit ${fmt(o.consistencyTolerance)})`
+			);
+		}
+	});
+	if (updates.length >= o.minClients) {
+		const logs = scale.map((s) => Math.log(Math.max(s, 1e-300)));
+		const [med, spread] = medianSpread(logs);
+		const limit = Math.max(o.zLimit * spread, Math.log(o.scaleFloor));
+		logs.forEach((v, k) => {
+			if (Math.abs(v - med) > limit) {
+				flag(
+					k,
+					'scale',
+					`Its size per interaction (tr(G (Y'Y + lambda I)) / interactions = ${fmt(scale[k])}) is ${fmt(Math.exp(v - med))} times the round's median (limit ${fmt(Math.exp(limit))} times either way)`
+				);
+			}
+		});
+		const known = direction.filter((d) => Number.isFinite(d));
+		if (known.length >= o.minClients) {
+			const [dMed, dSpread] = medianSpread(known);
+			const dLimit = Math.max(o.zLimit * dSpread, o.directionFloor);
+			direction.forEach((d, k) => {
+				if (d < dMed - dLimit) {
+					flag(
+						k,
+						'direction',
+						`Its per-song statistics point away from the other clients' (mean cosine ${fmt(d)}, round median ${fmt(dMed)}, limit ${fmt(dMed - dLimit)})`
+					);
+				}
+			});
+		}
+	}
+	const flagged = [...flags.values()].sort((a, b) => a.index - b.index);
+	return {
+		kept: flagged.length === 0 ? updates : updates.filter((_, k) => !flags.has(k)),
+		flagged,
+		scores: { consistency, scale, direction }
+	};
+}
+
+/** Check 1: |lhs - rhs| / (sum of |terms|), see the module comment. */
+function consistencyError(u: ClientUpdate, p: Float64Array, y: Float32Array, f: number): number {
+	const g = u.payload.gram;
+	let trace = 0; // tr(G P), P symmetric
+	for (let k = 0; k < f * f; k++) trace += g[k] * p[k];
+	let lhs = 0;
+	let scaleSum = Math.abs(trace);
+	let rhs: number;
+	const pl = u.payload;
+	if (pl.mode === 'exact') {
+		let quad = 0;
+		let quadAbs = 0;
+		const ps = packedSize(f);
+		for (let t = 0; t < pl.touched.length; t++) {
+			const o = pl.touched[t] * f;
+			let dot = 0;
+			for (let r = 0; r < f; r++) dot += y[o + r] * pl.itemTargets[t * f + r];
+			lhs += dot;
+			// y'Ay from the packed upper triangle: diagonal once, off-diagonal twice.
+			let q = 0;
+			let e = t * ps; // packedIndex(f, r, r) walked row by row
+			for (let r = 0; r < f; r++) {
+				const yr = y[o + r];
+				q += pl.itemGrams[e++] * yr * yr;
+				for (let c = r + 1; c < f; c++) q += 2 * pl.itemGrams[e++] * yr * y[o + c];
+			}
+			quad += q;
+			quadAbs += Math.abs(q);
+		}
+		rhs = trace + quad;
+		scaleSum += quadAbs + Math.abs(lhs);
+	} else {
+		for (let k = 0; k < pl.gradient.length; k++) lhs += y[k] * pl.gradient[k];
+		rhs = -trace;
+		scaleSum += Math.abs(lhs);
+	}
+	if (!(scaleSum > 0)) return 0;
+	return Math.abs(lhs - rhs) / scaleSum;
+}
+
+/** Check 3: weighted mean cosine of each client's rows to the others' summed rows. */
+function directionScores(updates: readonly ClientUpdate[], n: number, f: number): number[] {
+	const total = new Float64Array(n * f);
+	const rowsOf = (
+		u: ClientUpdate
+	): { index: (t: number) => number; rows: Float32Array; count: number } => {
+		const pl = u.payload;
+		return pl.mode === 'exact'
+			? { index: (t) => pl.touched[t], rows: pl.itemTargets, count: pl.touched.length }
+			: { index: (t) => t, rows: pl.gradient, count: n };
+	};
+	for (const u of updates) {
+		const { index, rows, count } = rowsOf(u);
+		for (let t = 0; t < count; t++) {
+			const o = index(t) * f;
+			for (let r = 0; r < f; r++) total[o + r] += rows[t * f + r];
+		}
+	}
+	return updates.map((u) => {
+		const { index, rows, count } = rowsOf(u);
+		let num = 0;
+		let den = 0;
+		for (let t = 0; t < count; t++) {
+			const o = index(t) * f;
+			let dot = 0;
+			let mine = 0;
+			let others = 0;
+			for (let r = 0; r < f; r++) {
+				const a = rows[t * f + r];
+				const b = total[o + r] - a;
+				dot += a * b;
+				mine += a * a;
+				others += b * b;
+			}
+			num += dot;
+			den += Math.sqrt(mine * others);
+		}
+		return den > 0 ? num / den : NaN;
+	});
+}
+
+/** Median and 1.4826 x median absolute deviation (a standard deviation under normality). */
+function medianSpread(values: readonly number[]): [number, number] {
+	const med = median(values);
+	return [med, 1.4826 * median(values.map((v) => Math.abs(v - med)))];
+}
+
+function median(values: readonly number[]): number {
+	const s = [...values].sort((a, b) => a - b);
+	const m = s.length >> 1;
+	return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function fmt(v: number): string {
+	return Number.isFinite(v) ? v.toPrecision(3) : String(v);
+}

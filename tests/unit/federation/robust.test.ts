@@ -1,0 +1,275 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { alsParams, type AlsParams } from '../../../src/lib/core/als/params';
+import type { Interactions } from '../../../src/lib/core/data/interactions';
+import { syntheticZipf } from '../../../src/lib/core/data/synthetic';
+import { Rng } from '../../../src/lib/core/random';
+import { aggregate, createCompactState } from '../../../src/lib/core/federation/aggregate';
+import {
+	ATTACK_KINDS,
+	poisonUpdate,
+	type Attack,
+	type AttackKind
+} from '../../../src/lib/core/federation/attacks';
+import { computeClientUpdate } from '../../../src/lib/core/federation/client_update';
+import type { FederationMode } from '../../../src/lib/core/federation/fields';
+import {
+	createInitialGlobal,
+	publishGlobal,
+	type GlobalModel,
+	type PublishedGlobal
+} from '../../../src/lib/core/federation/global_file';
+import { splitByUsers, type ClientShare } from '../../../src/lib/core/federation/partition';
+import { screenUpdates, type RobustOptions } from '../../../src/lib/core/federation/robust';
+import { simulate } from '../../../src/lib/core/federation/simulate';
+import { encodeUpdateFile, type ClientUpdate } from '../../../src/lib/core/federation/update_file';
+import { validateUpdates } from '../../../src/lib/core/federation/validate';
+import { useBackend } from '../../../src/lib/node/tf_backend';
+
+beforeAll(async () => {
+	await useBackend('cpu');
+});
+
+const CLIENTS = 10;
+const ROUNDS = 3;
+const ATTACKER = 4;
+
+function setup(): { data: Interactions; shares: ClientShare[]; params: AlsParams } {
+	const data = syntheticZipf({ users: 400, items: 150, nnz: 6000, seed: 21 });
+	const params = alsParams({
+		factors: 6,
+		regularization: 2,
+		alpha: 10,
+		convention: 'hkv',
+		seed: 5
+	});
+	return { data, shares: splitByUsers(data, CLIENTS, 'even', 3), params };
+}
+
+interface RoundTrace {
+	published: PublishedGlobal;
+	updates: ClientUpdate[];
+	flaggedIndices: number[];
+	checks: string[];
+	next: GlobalModel;
+}
+
+/**
+ * ROUNDS rounds with every client, `attack` applied to one client's update, screened when
+ * `robust` is given (flagged clients left out), aggregated.
+ */
+function run(
+	mode: FederationMode,
+	attack: Attack | undefined,
+	robust: RobustOptions | undefined
+): RoundTrace[] {
+	const { data, shares, params } = setup();
+	let model = createInitialGlobal({
+		federationId: 'robust-test',
+		mode,
+		params,
+		catalog: data.items.toArray()
+	});
+	const ids = new Rng(11);
+	const noise = new Rng(12);
+	const state = mode === 'compact' ? createCompactState() : undefined;
+	const trace: RoundTrace[] = [];
+	for (let r = 0; r < ROUNDS; r++) {
+		const published = publishGlobal(model);
+		const updates = shares.map((share, k) => {
+			const u = computeClientUpdate(published, share.interactions, {
+				random: () => ids.next()
+			}).update;
+			return attack && k === attack.client ? poisonUpdate(u, attack, noise) : u;
+		});
+		const screened = robust ? screenUpdates(published, updates, robust) : undefined;
+		const next = aggregate(published, screened ? screened.kept : updates, {
+			compactState: state
+		});
+		trace.push({
+			published,
+			updates,
+			flaggedIndices: screened?.flagged.map((f) => f.index) ?? [],
+			checks: screened?.flagged.map((f) => f.check) ?? [],
+			next
+		});
+		model = next;
+	}
+	return trace;
+}
+
+function maxRelativeDifference(a: Float32Array, b: Float32Array): number {
+	let num = 0;
+	let den = 0;
+	for (let k = 0; k < a.length; k++) {
+		num += (a[k] - b[k]) ** 2;
+		den += b[k] ** 2;
+	}
+	return Math.sqrt(num / den);
+}
+
+const EXPECTED_CHECK: Record<AttackKind, string> = {
+	scaled: 'scale',
+	flipped: 'consistency',
+	random: 'consistency'
+};
+
+describe.each(['exact', 'compact'] as const)('robust aggregation, %s mode', (mode) => {
+	it('flags nobody in honest rounds, and then aggregates exactly as without it', () => {
+		const plain = run(mode, undefined, undefined);
+		const robust = run(mode, undefined, {});
+		for (let r = 0; r < ROUNDS; r++) {
+			expect(robust[r].flaggedIndices).toEqual([]);
+			// Bit-equal item factors, round after round.
+			expect(robust[r].next.itemFactors).toEqual(plain[r].next.itemFactors);
+		}
+		expect(robust[ROUNDS - 1].next.itemFactors.some((v) => v !== 0)).toBe(true);
+	});
+
+	it('the consistency identity holds for honest updates to float32 rounding', () => {
+		const [first, , last] = run(mode, undefined, undefined);
+		for (const t of [first, last]) {
+			const s = screenUpdates(t.published, t.updates);
+			for (const e of s.scores.consistency) expect(e).toBeLessThan(1e-5);
+		}
+	});
+
+	it.each(ATTACK_KINDS)('flags a %s client in every round and no honest client', (kind) => {
+		const trace = run(mode, { kind, client: ATTACKER, factor: 10 }, {});
+		for (const t of trace) {
+			expect(t.flaggedIndices).toEqual([ATTACKER]);
+			expect(t.checks).toEqual([EXPECTED_CHECK[kind]]);
+		}
+		// Leaving the attacker out is exactly aggregating the honest clients.
+		const first = trace[0];
+		const honest = first.updates.filter((_, k) => k !== ATTACKER);
+		expect(first.next.itemFactors).toEqual(
+			aggregate(first.published, honest, {
+				compactState: mode === 'compact' ? createCompactState() : undefined
+			}).itemFactors
+		);
+	});
+
+	it.each([5, 100, 0.1])('flags a client scaled by %s in every round', (factor) => {
+		for (const t of run(mode, { kind: 'scaled', client: ATTACKER, factor }, {})) {
+			expect(t.flaggedIndices).toEqual([ATTACKER]);
+			expect(t.checks).toEqual(['scale']);
+		}
+	});
+
+	it('does not flag scaling within scaleFloor of the median (the documented limit)', () => {
+		for (const t of run(mode, { kind: 'scaled', client: ATTACKER, factor: 2 }, {})) {
+			expect(t.flaggedIndices).toEqual([]);
+		}
+	});
+
+	it.each(ATTACK_KINDS)('control: a %s client moves the model when nothing screens', (kind) => {
+		const clean = run(mode, undefined, undefined);
+		const attacked = run(mode, { kind, client: ATTACKER, factor: 10 }, undefined);
+		expect(
+			maxRelativeDifference(
+				attacked[ROUNDS - 1].next.itemFactors,
+				clean[ROUNDS - 1].next.itemFactors
+			)
+		).toBeGreaterThan(0.05);
+	});
+
+	it('flipped and random updates are also caught by the direction check alone', () => {
+		for (const kind of ['flipped', 'random'] as const) {
+			const trace = run(mode, { kind, client: ATTACKER }, { consistencyTolerance: Infinity });
+			for (const t of trace) {
+				expect(t.flaggedIndices).toEqual([ATTACKER]);
+				expect(t.checks).toEqual(['direction']);
+			}
+		}
+	});
+});
+
+describe('attacks keep the file valid and pass the norm checks', () => {
+	it.each(ATTACK_KINDS)('%s: accepted by validateUpdates', (kind) => {
+		for (const mode of ['exact', 'compact'] as const) {
+			const [first] = run(mode, { kind, client: ATTACKER, factor: 10 }, undefined);
+			const result = validateUpdates(
+				first.published,
+				first.updates.map((u) => encodeUpdateFile(u))
+			);
+			expect(result.rejected).toEqual([]);
+			expect(result.clipped).toEqual([]);
+			expect(result.accepted).toHaveLength(CLIENTS);
+		}
+	});
+
+	it('random keeps every row norm of b and scaled multiplies every statistic', () => {
+		const { data, shares, params } = setup();
+		const published = publishGlobal(
+			createInitialGlobal({
+				federationId: 'x',
+				mode: 'exact',
+				params,
+				catalog: data.items.toArray()
+			})
+		);
+		const honest = computeClientUpdate(published, shares[0].interactions, {
+			random: () => 0.5
+		}).update;
+		const random = poisonUpdate(honest, { kind: 'random', client: 0 }, new Rng(1));
+		const scaled = poisonUpdate(honest, { kind: 'scaled', client: 0, factor: 10 }, new Rng(1));
+		const p = honest.payload;
+		const q = random.payload;
+		const s = scaled.payload;
+		if (p.mode !== 'exact' || q.mode !== 'exact' || s.mode !== 'exact') throw new Error('mode');
+		const f = params.factors;
+		let differs = false;
+		for (let t = 0; t < p.touched.length; t++) {
+			let a = 0;
+			let b = 0;
+			for (let r = 0; r < f; r++) {
+				a += p.itemTargets[t * f + r] ** 2;
+				b += q.itemTargets[t * f + r] ** 2;
+				if (q.itemTargets[t * f + r] !== p.itemTargets[t * f + r]) differs = true;
+			}
+			expect(Math.sqrt(b)).toBeCloseTo(Math.sqrt(a), 3);
+		}
+		expect(differs).toBe(true);
+		expect(q.gram).toEqual(p.gram);
+		expect(s.gram).toEqual(p.gram.map((v) => v * 10));
+		expect(s.itemGrams).toEqual(p.itemGrams.map((v) => v * 10));
+		expect(s.itemTargets).toEqual(p.itemTargets.map((v) => v * 10));
+	});
+
+	it('a G with a negative diagonal entry is flagged', () => {
+		const [first] = run('exact', undefined, undefined);
+		const bad = first.updates.map((u, k) =>
+			k === 2 ? { ...u, payload: { ...u.payload, gram: u.payload.gram.map((v) => -v) } } : u
+		);
+		const s = screenUpdates(first.published, bad);
+		expect(s.flagged.map((f) => [f.index, f.check])).toEqual([[2, 'consistency']]);
+		expect(s.flagged[0].reason).toMatch(/negative diagonal/);
+	});
+});
+
+describe('simulate with robust aggregation', () => {
+	it('records the flagged attacker per round; without an attacker robust equals plain', async () => {
+		const data = syntheticZipf({ users: 300, items: 120, nnz: 4000, seed: 9 });
+		const base = {
+			interactions: data,
+			clients: CLIENTS,
+			rounds: 2,
+			mode: 'exact' as const,
+			split: 'even' as const,
+			params: { factors: 5, regularization: 1, alpha: 8, convention: 'hkv' as const, seed: 2 }
+		};
+		const plain = await simulate(base);
+		const robust = await simulate({ ...base, robust: true });
+		expect(robust.map((r) => r.ndcg_at_10)).toEqual(plain.map((r) => r.ndcg_at_10));
+		expect(robust.every((r) => r.flagged.length === 0 && r.accepted === CLIENTS)).toBe(true);
+		const attacked = await simulate({
+			...base,
+			robust: true,
+			attack: { kind: 'flipped', client: 7 }
+		});
+		for (const r of attacked) {
+			expect(r.flagged.map((f) => f.client)).toEqual([7]);
+			expect(r.accepted).toBe(CLIENTS - 1);
+		}
+	});
+});
