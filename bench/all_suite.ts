@@ -61,6 +61,17 @@ export const PLAN: readonly PlannedRun[] = [
 		suite: 'als',
 		args: ['--dataset', 'synthetic', '--threads', '2']
 	},
+	...(['none', 'scaled', 'flipped', 'random'] as const).flatMap((attack) =>
+		(attack === 'none' ? ['on'] : ['on', 'off']).map((robust) => ({
+			name: `poison-kkbox-${attack}-robust-${robust}`,
+			suite: 'federation',
+			args: [
+				...['--dataset', 'kkbox10k', '--clients', '10', '--rounds', '10', '--mode', 'exact'],
+				...(attack === 'none' ? [] : ['--attack', attack, '--attacker', '0']),
+				...['--robust', robust]
+			]
+		}))
+	),
 	{ name: 'ingest-full', suite: 'ingest', args: [] },
 	{ name: 'recommend', suite: 'recommend', args: [] },
 	{ name: 'app-weight', suite: 'app-weight', args: [], needsBuild: true },

@@ -171,6 +171,32 @@ export function tableRows(all: AllResults): TableRow[] {
 			met: worst <= 50
 		});
 	}
+	const lastRound = (name: string) => {
+		const run = all.runs.find((r) => r.name === name && r.status === 'ok');
+		const recs = (run?.records ?? []).map((x) => x as Rec);
+		return { last: recs[recs.length - 1], recs };
+	};
+	const clean = lastRound('poison-kkbox-none-robust-on').last;
+	for (const attack of ['scaled', 'flipped', 'random']) {
+		const on = lastRound(`poison-kkbox-${attack}-robust-on`);
+		const off = lastRound(`poison-kkbox-${attack}-robust-off`).last;
+		if (!clean || !on.last) continue;
+		const base = num(clean, 'ndcg_at_10');
+		const drop = 1 - num(on.last, 'ndcg_at_10') / base;
+		const flaggedRounds = on.recs.filter((r) =>
+			(r.flagged as { client: number }[]).some((c) => c.client === 0)
+		).length;
+		const honest = on.recs.reduce(
+			(n, r) => n + (r.flagged as { client: number }[]).filter((c) => c.client !== 0).length,
+			0
+		);
+		rows.push({
+			measure: `Poisoning, KKBox 10 clients exact 10 rounds, ${attack} client: NDCG@10 vs clean with robust aggregation (without)`,
+			value: `${f(-100 * drop, 1)} % (${off ? f(-100 * (1 - num(off, 'ndcg_at_10') / base), 1) : 'n/a'} %); bad client flagged ${flaggedRounds}/${on.recs.length} rounds, honest flagged ${honest}`,
+			target: '>= -2 %, flagged',
+			met: drop <= 0.02 && flaggedRounds === on.recs.length
+		});
+	}
 	const threads = all.runs.find((r) => r.name === 'threads' && r.status === 'ok');
 	for (const r of (threads?.records ?? []).map((x) => x as Rec).filter((x) => x.summary)) {
 		if (num(r, 'threads') === 1) continue;
