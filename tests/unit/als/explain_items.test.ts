@@ -74,4 +74,18 @@ describe.each(TF_BACKENDS)('AlsModel.explainItems on %s', (backend) => {
 			model.dispose();
 		}
 	});
+
+	it('readArrays gives the same copies as toArrays', async () => {
+		const { model, y } = randomModel(13);
+		try {
+			const read = await model.readArrays();
+			expect(read).toEqual(model.toArrays());
+			expect(Array.from(read.itemFactors)).toEqual(Array.from(y));
+			// Copies: writing to them leaves the model alone.
+			read.itemFactors[0] = 123;
+			expect(model.toArrays().itemFactors[0]).toBe(y[0]);
+		} finally {
+			model.dispose();
+		}
+	});
 });

@@ -97,6 +97,23 @@ export class AlsModel implements Ranker {
 		return this.#y;
 	}
 
+	/**
+	 * Copies of the factors as Float32Arrays, read asynchronously: the one to use on GPU
+	 * backends (tfjs-webgpu's synchronous read goes through a canvas, which in a Chromium
+	 * worker leaves the device unusable: the next buffer map fails).
+	 */
+	async readArrays(): Promise<AlsArrays> {
+		this.#check();
+		const [x, y] = await Promise.all([this.#x.data(), this.#y.data()]);
+		return {
+			userFactors: Float32Array.from(x as Float32Array),
+			itemFactors: Float32Array.from(y as Float32Array),
+			users: this.users,
+			items: this.items,
+			factors: this.factors
+		};
+	}
+
 	/** Copies of the factors as Float32Arrays. */
 	toArrays(): AlsArrays {
 		this.#check();
