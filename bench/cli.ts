@@ -7,6 +7,7 @@ import { browserSuite } from './browser_suite';
 import { DatasetMissingError } from './datasets';
 import { federationSuite } from './federation_suite';
 import { ingestSuite } from './ingest_suite';
+import { lighthouseSuite } from './lighthouse_suite';
 import { recommendSuite } from './recommend_suite';
 import { tuneSuite } from './tune_suite';
 
@@ -20,6 +21,8 @@ import { tuneSuite } from './tune_suite';
  *                              open-to-recommendations, long tasks, probe (headless Chromium)
  *   federation --dataset kkbox10k|lastfm|synthetic --clients K --rounds R --mode exact|compact
  *         [--split even|activity|tab] [--factors F] [--alpha A] [--regularization R] [--out FILE]
+ *   lighthouse [--build DIR] [--runs N] [--routes /,/models/,...]   Lighthouse scores and FCP,
+ *         LCP, TBT, CLS per route of the built site (CHROME_PATH or /usr/bin/chromium)
  *   ingest [--rows N] [--file PATH] [--seed S] [--regenerate]   stream a (generated) KKBox CSV
  *         through ingest with EDA: rows/s, peak RSS
  *   tune  --dataset ... [--alphas 0.25,0.5,...] [--regularizations 0.01,...] [--convention C]
@@ -48,6 +51,9 @@ async function main(): Promise<void> {
 		case 'ingest':
 			records = await ingestSuite(options);
 			break;
+		case 'lighthouse':
+			records = await lighthouseSuite(options);
+			break;
 		case 'recommend':
 			records = await recommendSuite(options);
 			break;
@@ -56,7 +62,7 @@ async function main(): Promise<void> {
 			break;
 		default:
 			throw new Error(
-				`unknown suite "${suite}" (known: als, tune, app-weight, browser, federation, ingest, recommend)`
+				`unknown suite "${suite}" (known: als, tune, app-weight, browser, federation, ingest, lighthouse, recommend)`
 			);
 	}
 	mkdirSync(dirname(out), { recursive: true });
