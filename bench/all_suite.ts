@@ -76,6 +76,7 @@ export const PLAN: readonly PlannedRun[] = [
 	{ name: 'recommend', suite: 'recommend', args: [] },
 	{ name: 'app-weight', suite: 'app-weight', args: [], needsBuild: true },
 	{ name: 'browser', suite: 'browser', args: ['--runs', '3'], needsBuild: true },
+	{ name: 'lighthouse', suite: 'lighthouse', args: ['--runs', '3'], needsBuild: true },
 	{ name: 'threads', suite: 'threads', args: ['--runs', '3'], needsBuild: true },
 	{ name: 'ingest-browser', suite: 'ingest-browser', args: [], needsBuild: true },
 	{ name: 'browser-full', suite: 'browser-full', args: [], needsBuild: true }

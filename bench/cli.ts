@@ -10,6 +10,7 @@ import { DatasetMissingError } from './datasets';
 import { federationSuite } from './federation_suite';
 import { ingestBrowserSuite } from './ingest_browser_suite';
 import { ingestSuite } from './ingest_suite';
+import { lighthouseSuite } from './lighthouse_suite';
 import { recommendSuite } from './recommend_suite';
 import { tableSuite } from './report';
 import { threadsSuite } from './threads_suite';
@@ -27,6 +28,8 @@ import { tuneSuite } from './tune_suite';
  *         file parsed and trained in the app in headless Chromium (time, peak browser RSS)
  *   federation --dataset kkbox10k|lastfm|synthetic --clients K --rounds R --mode exact|compact
  *         [--split even|activity|tab] [--factors F] [--alpha A] [--regularization R] [--out FILE]
+ *   lighthouse [--build DIR] [--runs N] [--routes /,/models/,...]   Lighthouse scores and FCP,
+ *         LCP, TBT, CLS per route of the built site (CHROME_PATH or /usr/bin/chromium)
  *   ingest [--rows N] [--file PATH] [--seed S] [--regenerate]   stream a (generated) KKBox CSV
  *         through ingest with EDA: rows/s, peak RSS
  *   ingest-browser [--rows 1000000,7377418] [--build DIR]   the same files chosen on the built
@@ -68,6 +71,9 @@ async function main(): Promise<void> {
 		case 'ingest-browser':
 			records = await ingestBrowserSuite(options);
 			break;
+		case 'lighthouse':
+			records = await lighthouseSuite(options);
+			break;
 		case 'recommend':
 			records = await recommendSuite(options);
 			break;
@@ -85,7 +91,7 @@ async function main(): Promise<void> {
 			break;
 		default:
 			throw new Error(
-				`unknown suite "${suite}" (known: all, table, als, browser-full, tune, app-weight, browser, federation, ingest, recommend, threads, ingest-browser)`
+				`unknown suite "${suite}" (known: all, table, als, browser-full, tune, app-weight, browser, federation, ingest, recommend, threads, ingest-browser, lighthouse)`
 			);
 	}
 	mkdirSync(dirname(out), { recursive: true });

@@ -197,6 +197,18 @@ export function tableRows(all: AllResults): TableRow[] {
 			met: drop <= 0.02 && flaggedRounds === on.recs.length
 		});
 	}
+	const lh = all.runs.find((r) => r.name === 'lighthouse' && r.status === 'ok');
+	const lhRecs = (lh?.records ?? []).map((x) => x as Rec);
+	for (const route of [...new Set(lhRecs.map((r) => String(r.route)))]) {
+		const rs = lhRecs.filter((r) => r.route === route);
+		const m = (k: string) => median(rs.map((r) => num(r, k)));
+		rows.push({
+			measure: `Lighthouse ${String(rs[0].lighthouse_version)} \`${route}\`: performance / accessibility / best practices (median of ${rs.length})`,
+			value: `${m('performance')} / ${m('accessibility')} / ${m('best_practices')}`,
+			target: '>= 90 / 95 / 95',
+			met: m('performance') >= 90 && m('accessibility') >= 95 && m('best_practices') >= 95
+		});
+	}
 	const threads = all.runs.find((r) => r.name === 'threads' && r.status === 'ok');
 	for (const r of (threads?.records ?? []).map((x) => x as Rec).filter((x) => x.summary)) {
 		if (num(r, 'threads') === 1) continue;

@@ -38,6 +38,12 @@ export async function readDataset(file: Blob, weighting: Weighting): Promise<Dat
 	return { userIds: users.toArray(), itemIds: items.toArray(), matrix };
 }
 
+/**
+ * Name of the performance measure (User Timing) of each `recommendForUser` call: the browser
+ * bench reads these entries to time the Recommend page's own code path.
+ */
+export const RECOMMEND_USER_MEASURE = 'musicrec:recommend-user';
+
 export class ModelSession {
 	readonly record: ModelRecord;
 	readonly model: AlsModel;
@@ -97,14 +103,19 @@ export class ModelSession {
 		n: number,
 		excludeListened = true
 	): Promise<Recommendation[]> {
-		const history = this.history(userId);
-		const u = this.#userIndex.get(userId);
-		const f = this.model.factors;
-		const x =
-			u !== undefined
-				? this.record.userFactors.slice(u * f, (u + 1) * f)
-				: this.model.foldIn(history.items, history.weights);
-		return this.#recommend(x, n, history, excludeListened);
+		const start = performance.now();
+		try {
+			const history = this.history(userId);
+			const u = this.#userIndex.get(userId);
+			const f = this.model.factors;
+			const x =
+				u !== undefined
+					? this.record.userFactors.slice(u * f, (u + 1) * f)
+					: this.model.foldIn(history.items, history.weights);
+			return await this.#recommend(x, n, history, excludeListened);
+		} finally {
+			performance.measure(RECOMMEND_USER_MEASURE, { start });
+		}
 	}
 
 	/** Top-n songs for a new user who picked `itemIds` (weight 1 each), by fold-in. */
@@ -135,17 +146,20 @@ export class ModelSession {
 		exclude: boolean
 	): Promise<Recommendation[]> {
 		const top = await this.model.recommendForFactors(x, n, exclude ? history.items : undefined);
-		return pairs(top.items, top.scores, this.record.itemIds).map((p) => {
-			const i = this.#itemIndex.get(p.itemId) as number;
-			const explanation = this.model.explain(history.items, history.weights, i);
-			return {
-				...p,
-				because: explanation.contributions.slice(0, 3).map((c) => ({
-					itemId: this.record.itemIds[c.item],
-					score: c.score
-				}))
-			};
-		});
+		const found = pairs(top.items, top.scores, this.record.itemIds);
+		// One user system for all the explanations (top.items is -1-padded at the end).
+		const explanations = this.model.explainItems(
+			history.items,
+			history.weights,
+			top.items.subarray(0, found.length)
+		);
+		return found.map((p, k) => ({
+			...p,
+			because: explanations[k].contributions.slice(0, 3).map((c) => ({
+				itemId: this.record.itemIds[c.item],
+				score: c.score
+			}))
+		}));
 	}
 
 	dispose(): void {

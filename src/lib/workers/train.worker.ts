@@ -184,7 +184,7 @@ export async function runTraining(
 			return;
 		}
 
-		const arrays = model.toArrays();
+		const arrays = await model.readArrays();
 		const userIds = users.toArray();
 		const itemIds = items.toArray();
 		const record: ModelRecord = {

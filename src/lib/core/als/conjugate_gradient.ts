@@ -10,6 +10,12 @@ export const CG_TOLERANCE = 1e-20;
  * the last non-empty row, so trailing empty rows are padded back with zeros.
  */
 function rowSum(block: RowBlock, t: tf.Tensor2D): tf.Tensor2D {
+	// webgpu's sparseSegmentSum reads the segment ids back synchronously (a canvas read that,
+	// in a Chromium worker, leaves the device unusable); entryIds is 0..n-1, so the unsorted
+	// sum over the same segment ids is the same sum, all rows included.
+	if (tf.getBackend() === 'webgpu') {
+		return tf.unsortedSegmentSum(t, block.segmentIds, block.rows) as tf.Tensor2D;
+	}
 	const s = tf.sparse.sparseSegmentSum(t, block.entryIds, block.segmentIds) as tf.Tensor2D;
 	if (block.segmentRows === block.rows) return s;
 	return tf.pad(s, [

@@ -97,6 +97,23 @@ export class AlsModel implements Ranker {
 		return this.#y;
 	}
 
+	/**
+	 * Copies of the factors as Float32Arrays, read asynchronously: the one to use on GPU
+	 * backends (tfjs-webgpu's synchronous read goes through a canvas, which in a Chromium
+	 * worker leaves the device unusable: the next buffer map fails).
+	 */
+	async readArrays(): Promise<AlsArrays> {
+		this.#check();
+		const [x, y] = await Promise.all([this.#x.data(), this.#y.data()]);
+		return {
+			userFactors: Float32Array.from(x as Float32Array),
+			itemFactors: Float32Array.from(y as Float32Array),
+			users: this.users,
+			items: this.items,
+			factors: this.factors
+		};
+	}
+
 	/** Copies of the factors as Float32Arrays. */
 	toArrays(): AlsArrays {
 		this.#check();
@@ -257,23 +274,34 @@ export class AlsModel implements Ranker {
 	 * `y_i . x = sum_j c_j (y_i' W y_j)` and item j contributes `c_j (y_i' W y_j)`.
 	 */
 	explain(userItems: Int32Array, userWeights: Float32Array, item: number): Explanation {
+		return this.explainItems(userItems, userWeights, Int32Array.of(item))[0];
+	}
+
+	/**
+	 * `explain` for several items of one user: the user's system (Cholesky of
+	 * `Y'C_uY + lambda I`, O(f^3 + n_u f^2)) is built once and shared, each item then costs
+	 * one triangular solve pair and n_u dot products.
+	 */
+	explainItems(userItems: Int32Array, userWeights: Float32Array, items: Int32Array): Explanation[] {
 		this.#check();
-		this.#checkIndices('item', Int32Array.of(item), this.items);
+		this.#checkIndices('item', items, this.items);
 		const sys = this.#userSystem(userItems, userWeights);
-		if (!sys) return { contributions: [], total: 0 };
+		if (!sys) return Array.from(items, () => ({ contributions: [], total: 0 }));
 		const f = this.factors;
 		const y = this.#itemArray();
-		const w = choleskySolve(sys.l, f, y.subarray(item * f, (item + 1) * f));
-		let total = 0;
-		const contributions = sys.items.map((j, k) => {
-			let d = 0;
-			for (let a = 0; a < f; a++) d += w[a] * y[j * f + a];
-			const score = sys.conf[k] * d;
-			total += score;
-			return { item: j, score };
+		return Array.from(items, (item) => {
+			const w = choleskySolve(sys.l, f, y.subarray(item * f, (item + 1) * f));
+			let total = 0;
+			const contributions = sys.items.map((j, k) => {
+				let d = 0;
+				for (let a = 0; a < f; a++) d += w[a] * y[j * f + a];
+				const score = sys.conf[k] * d;
+				total += score;
+				return { item: j, score };
+			});
+			contributions.sort((a, b) => b.score - a.score || a.item - b.item);
+			return { contributions, total };
 		});
-		contributions.sort((a, b) => b.score - a.score || a.item - b.item);
-		return { contributions, total };
 	}
 
 	/** Free every tensor the model holds; later calls throw 'als/disposed'. */
