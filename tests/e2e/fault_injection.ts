@@ -10,7 +10,10 @@ export type Fault =
 	| { kind: 'worker-missing'; worker: string }
 	/** The next such worker is sent a null message (it throws) after its first `after` event. */
 	| { kind: 'worker-throws'; worker: string; after: string }
-	/** The next such worker never receives a 'cancel' command (it keeps working). */
+	/**
+	 * The next such worker hangs after its first 'progress' event: nothing it posts later reaches
+	 * the page, and it never receives a 'cancel' command (a worker stuck in a computation).
+	 */
 	| { kind: 'worker-deaf'; worker: string };
 
 const KEY = 'musicrec-e2e-fault';
@@ -72,7 +75,15 @@ function install(keys: { key: string; fired: string }): void {
 			super(url, options);
 			if (!hit) return;
 			fire(fault);
-			if (fault.kind === 'worker-deaf') this.#deaf = true;
+			if (fault.kind === 'worker-deaf') {
+				this.#deaf = true;
+				let progressed = false;
+				// registered before the page's own handler, so it can hide later events from it
+				this.addEventListener('message', (e: MessageEvent<{ type?: string } | null>) => {
+					if (progressed) e.stopImmediatePropagation();
+					else if (e.data?.type === 'progress') progressed = true;
+				});
+			}
 			if (fault.kind === 'worker-throws') {
 				let sent = false;
 				this.addEventListener('message', (e: MessageEvent<{ type?: string } | null>) => {
