@@ -25,7 +25,7 @@ const APP_SPLIT_SEED = 20260101;
 const WORKER_SOURCE = 'src/lib/workers/train.worker.ts';
 
 /** The settings of the comparison: the README's implicit reference run on the KKBox demo. */
-const SETTINGS = {
+export const SETTINGS = {
 	factors: 64,
 	iterations: 15,
 	regularization: 0.05,
@@ -35,7 +35,7 @@ const SETTINGS = {
 	holdout: true
 } as const;
 
-const DEMO_FILE = 'data/kkbox_train_10k.csv';
+export const DEMO_FILE = 'data/kkbox_train_10k.csv';
 
 export interface ProbeRow {
 	backend: string;

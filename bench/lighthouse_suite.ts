@@ -15,6 +15,7 @@ import { gzipSync } from 'node:zlib';
 import * as chromeLauncher from 'chrome-launcher';
 import lighthouse from 'lighthouse';
 import { chromium } from 'playwright-core';
+import { CONTENT_TYPES } from '../tests/e2e/static_server';
 import { chromiumPath } from '../tests/e2e/browser';
 import type { Options } from './args';
 import { round } from './measure';
@@ -54,17 +55,6 @@ const CHROME_FLAGS = [
 	'--disable-sync'
 ];
 
-const TYPES: Record<string, string> = {
-	'.html': 'text/html; charset=utf-8',
-	'.js': 'text/javascript',
-	'.css': 'text/css',
-	'.json': 'application/json',
-	'.webmanifest': 'application/manifest+json',
-	'.svg': 'image/svg+xml',
-	'.png': 'image/png',
-	'.wasm': 'application/wasm',
-	'.csv': 'text/csv; charset=utf-8'
-};
 const COMPRESSIBLE = new Set([
 	'.html',
 	'.js',
@@ -91,7 +81,7 @@ async function serveLikeAHost(root: string): Promise<{ url: string; close(): Pro
 		if (!existsSync(file)) return void res.writeHead(404).end('not found');
 		const ext = extname(file);
 		const headers: Record<string, string> = {
-			'content-type': TYPES[ext] ?? 'application/octet-stream',
+			'content-type': CONTENT_TYPES[ext] ?? 'application/octet-stream',
 			'cache-control': path.includes('/_app/immutable/')
 				? 'public, max-age=31536000, immutable'
 				: 'no-cache'

@@ -6,6 +6,7 @@ import type { Page } from 'playwright-core';
 import { launchBrowser } from '../tests/e2e/browser';
 import { serveStatic } from '../tests/e2e/static_server';
 import type { Options } from './args';
+import { DEMO_FILE, SETTINGS } from './browser_suite';
 import { median, round } from './measure';
 
 /**
@@ -18,17 +19,8 @@ import { median, round } from './measure';
  * average and the parallelism a plain two-thread busy loop got just before it.
  */
 
-const DEMO_FILE = 'data/kkbox_train_10k.csv';
-
-/** The browser suite's settings (bench/browser_suite.ts), so the figures line up. */
-const FIT = {
-	factors: 64,
-	iterations: 15,
-	regularization: 0.05,
-	alpha: 1,
-	convention: 'implicit'
-} as const;
-const WEIGHTING = 'all-ones';
+/** The browser suite's settings, so the figures line up. */
+const { weighting: WEIGHTING, holdout: _holdout, ...FIT } = SETTINGS;
 
 export interface ThreadsRecord {
 	suite: 'threads';

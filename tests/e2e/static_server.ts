@@ -2,7 +2,8 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { extname, join, normalize, resolve } from 'node:path';
 
-const types: Record<string, string> = {
+/** Content types of the built site's files, as a static host sends them. */
+export const CONTENT_TYPES: Record<string, string> = {
 	'.html': 'text/html; charset=utf-8',
 	'.js': 'text/javascript',
 	'.mjs': 'text/javascript',
@@ -43,7 +44,9 @@ export async function serveStatic(
 			res.writeHead(404).end('not found');
 			return;
 		}
-		res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' });
+		res.writeHead(200, {
+			'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream'
+		});
 		createReadStream(file).pipe(res);
 	});
 	await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));

@@ -144,3 +144,14 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 	for (let k = 0; k < a.length; k++) m = Math.max(m, Math.abs(a[k] - b[k]));
 	return m;
 }
+
+/** Relative error |a - b| / |b| in the Euclidean norm. */
+export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+	let num = 0;
+	let den = 0;
+	for (let k = 0; k < a.length; k++) {
+		num += (a[k] - b[k]) ** 2;
+		den += b[k] ** 2;
+	}
+	return Math.sqrt(num / den);
+}

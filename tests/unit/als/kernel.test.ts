@@ -7,7 +7,13 @@ import { cgSolveOp, useAlsKernel } from '../../../src/lib/core/als/kernel/tf_ker
 import type { Csr } from '../../../src/lib/core/data/csr';
 import { startKernelThreads } from '../../../src/lib/node/kernel_threads';
 import { KERNEL_MODULE, kernelModuleText } from '../../../scripts/build_kernels';
-import { denseCP, denseLoss, denseSolveRows, maxAbsDiff } from '../../helpers/dense_reference';
+import {
+	denseCP,
+	denseLoss,
+	denseSolveRows,
+	maxAbsDiff,
+	relativeError
+} from '../../helpers/dense_reference';
 import { randomArray, randomCsr } from '../../helpers/random_csr';
 import { onBackend, TF_BACKENDS } from '../../helpers/tf_node';
 
@@ -106,16 +112,6 @@ function problem(f: number, seed: number) {
 	return { m, fixed, x0, gram: gramOf(fixed, 48, f) };
 }
 
-const relErr = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-	let num = 0;
-	let den = 0;
-	for (let k = 0; k < a.length; k++) {
-		num += (a[k] - b[k]) ** 2;
-		den += b[k] ** 2;
-	}
-	return Math.sqrt(num / den);
-};
-
 describe('fused CG kernel (WebAssembly SIMD)', () => {
 	let kernel: AlsCgKernel;
 	beforeAll(async () => {
@@ -128,7 +124,7 @@ describe('fused CG kernel (WebAssembly SIMD)', () => {
 		for (const steps of [1, 3]) {
 			const got = kernel.solveRows(cgInput(m, fixed, x0, f, steps));
 			const want = referenceCg(m, fixed, gram, x0, f, steps);
-			expect(relErr(got, want)).toBeLessThan(2e-5);
+			expect(relativeError(got, want)).toBeLessThan(2e-5);
 			// empty rows are zero, whatever the warm start
 			for (const u of [3, 11])
 				expect(Array.from(got.subarray(u * f, (u + 1) * f))).toEqual(new Array(f).fill(0));
@@ -141,7 +137,7 @@ describe('fused CG kernel (WebAssembly SIMD)', () => {
 		const got = kernel.solveRows(cgInput(m, fixed, x0, f, 2 * f));
 		const { c, p } = denseCP(m, ALPHA, 'hkv');
 		const exact = denseSolveRows(c, p, m.rows, m.cols, fixed, f, LAMBDA);
-		expect(relErr(got, exact)).toBeLessThan(1e-4);
+		expect(relativeError(got, exact)).toBeLessThan(1e-4);
 	});
 
 	it('observed loss plus the dense part equals the float64 objective', () => {
@@ -295,11 +291,11 @@ describe.each(TF_BACKENDS)('the kernel as a tfjs kernel on %s', (backend) => {
 		for (let s = 0; s < 6; s++) {
 			expect(Math.abs(k.losses[s] - o.losses[s]) / o.losses[s]).toBeLessThan(1e-3);
 		}
-		expect(relErr(k.y, o.y)).toBeLessThan(5e-3);
-		expect(relErr(k.x, o.x)).toBeLessThan(5e-3);
+		expect(relativeError(k.y, o.y)).toBeLessThan(5e-3);
+		expect(relativeError(k.x, o.x)).toBeLessThan(5e-3);
 		// ...while a 10 % change of lambda moves them well beyond those tolerances
 		const other = await run('ops', params.regularization * 1.1);
-		expect(relErr(other.y, o.y)).toBeGreaterThan(2e-2);
+		expect(relativeError(other.y, o.y)).toBeGreaterThan(2e-2);
 		expect(Math.abs(other.losses[5] - o.losses[5]) / o.losses[5]).toBeGreaterThan(1e-3);
 	});
 });
