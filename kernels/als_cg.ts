@@ -308,3 +308,10 @@ export function observedLoss(
 	}
 	return total;
 }
+
+/** out[i] = f_i . x for the n rows of `items` [n, f]: one streaming pass over the matrix. */
+export function scoreItems(n: i32, f: i32, items: usize, x: usize, out: usize): void {
+	const row = (<usize>f) << 2;
+	let r = items;
+	for (let i = 0; i < n; i++, r += row) store<f32>(out + ((<usize>i) << 2), dot(r, x, f));
+}

@@ -18,6 +18,8 @@ const USERS = 40;
 const ITEMS = 60;
 const TOP = 10;
 /** Agreement with wasm: |difference| <= TOLERANCE x the largest |value| of wasm's. */
+/** Factors of the kernel (wasm) against stock ops (GPU): see the test. */
+const FACTOR_TOLERANCE = 5e-3;
 const TOLERANCE = 1e-3;
 
 /** A seeded user,item,weight file: 8 distinct songs per user, play counts 1-5. */
@@ -141,9 +143,13 @@ describe('GPU backends agree with wasm (built static site, headless Chromium)', 
 			expect(other.userIds).toEqual(wasm.userIds);
 			expect(other.itemIds).toEqual(wasm.itemIds);
 
-			// Same seed, same ops: the factors differ by float32 rounding only.
-			expect(relativeDiff(wasm.userFactors, other.userFactors)).toBeLessThan(TOLERANCE);
-			expect(relativeDiff(wasm.itemFactors, other.itemFactors)).toBeLessThan(TOLERANCE);
+			// Same seed, same iterations: wasm runs the fused kernel, the GPU backends the stock
+			// ops, so the factors differ by float32 rounding in another order only (the unit test
+			// of the kernel against ops allows the same 5e-3).
+			expect(wasm.meta.training.solver).toBe('kernel');
+			expect(other.meta.training.solver).toBe('ops');
+			expect(relativeDiff(wasm.userFactors, other.userFactors)).toBeLessThan(FACTOR_TOLERANCE);
+			expect(relativeDiff(wasm.itemFactors, other.itemFactors)).toBeLessThan(FACTOR_TOLERANCE);
 			const loss = other.meta.training.loss;
 			wasm.meta.training.loss.forEach((l, k) =>
 				expect(Math.abs(loss[k] - l)).toBeLessThanOrEqual(TOLERANCE * Math.abs(l))

@@ -3,6 +3,7 @@
  * the dataset's string ids onto the model's indices and wraps recommend, fold-in, similar items
  * and explain in id-level calls. Also the 2-D PCA map of the item factors.
  */
+import { ItemScorer } from '$lib/core/als/kernel/item_scorer';
 import { AlsModel } from '$lib/core/als/model';
 import type { Csr } from '$lib/core/data/csr';
 import { ingest } from '$lib/core/data/ingest';
@@ -51,6 +52,8 @@ export class ModelSession {
 	readonly #userIndex: Map<string, number>;
 	readonly #itemIndex: Map<string, number>;
 	readonly #datasetUserIndex: Map<string, number>;
+	/** Top-n by the WebAssembly scorer (item factors resident); undefined: tfjs ops. */
+	#scorer: Promise<ItemScorer | undefined>;
 
 	/** Builds the model's tensors on the current tfjs backend. */
 	constructor(record: ModelRecord, dataset: DatasetView) {
@@ -70,6 +73,7 @@ export class ModelSession {
 		this.#userIndex = new Map(record.userIds.map((id, i) => [id, i]));
 		this.#itemIndex = new Map(record.itemIds.map((id, i) => [id, i]));
 		this.#datasetUserIndex = new Map(dataset.userIds.map((id, i) => [id, i]));
+		this.#scorer = ItemScorer.create(record.itemFactors, f).catch(() => undefined);
 	}
 
 	/** Model index of a song id, undefined when the model does not know it. */
@@ -145,7 +149,11 @@ export class ModelSession {
 		history: History,
 		exclude: boolean
 	): Promise<Recommendation[]> {
-		const top = await this.model.recommendForFactors(x, n, exclude ? history.items : undefined);
+		const excluded = exclude ? history.items : undefined;
+		const scorer = await this.#scorer;
+		const top = scorer
+			? scorer.topN(x, n, excluded)
+			: await this.model.recommendForFactors(x, n, excluded);
 		const found = pairs(top.items, top.scores, this.record.itemIds);
 		// One user system for all the explanations (top.items is -1-padded at the end).
 		const explanations = this.model.explainItems(
@@ -163,6 +171,7 @@ export class ModelSession {
 	}
 
 	dispose(): void {
+		this.#scorer = Promise.resolve(undefined);
 		this.model.dispose();
 	}
 }
