@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeUpdateFile, encodeUpdateFile } from '../../src/lib/core/federation/update_file';
 import { launchBrowser } from './browser';
 import { serveStatic } from './static_server';
+import { openFederationTab } from './seed';
 
 const OUT = 'test-results/federation';
 
@@ -40,19 +41,6 @@ async function download(page: Page, testId: string, name: string): Promise<[stri
 	const path = `${OUT}/${name}`;
 	await d.saveAs(path);
 	return [path, d.suggestedFilename()];
-}
-
-async function openTab(
-	page: Page,
-	baseUrl: string,
-	tab: 'Coordinator' | 'Client' | 'Simulation'
-): Promise<void> {
-	await page.goto(new URL('federation/', baseUrl).href);
-	await page.getByRole('tabpanel').waitFor();
-	await page.getByRole('tab', { name: tab }).click();
-	await expect
-		.poll(() => page.getByRole('tab', { name: tab }).getAttribute('aria-selected'))
-		.toBe('true');
 }
 
 describe('Federation page: a coordinator and two clients (built static site, headless Chromium)', () => {
@@ -126,7 +114,7 @@ describe('Federation page: a coordinator and two clients (built static site, hea
 		);
 
 		// Coordinator creates an exact-mode federation from the active model.
-		await openTab(coordinator, server.url, 'Coordinator');
+		await openFederationTab(coordinator, server.url, 'Coordinator');
 		await coordinator.getByLabel('Federation id').fill('e2e-fed');
 		await coordinator.getByLabel(/^Start from/).selectOption('model');
 		await coordinator.getByLabel(/^Mode/).selectOption('exact');
@@ -148,7 +136,7 @@ describe('Federation page: a coordinator and two clients (built static site, hea
 		// Each client imports r0, computes its update and downloads it.
 		const updates: string[] = [];
 		for (const [k, page] of clients.entries()) {
-			await openTab(page, server.url, 'Client');
+			await openFederationTab(page, server.url, 'Client');
 			await page.getByTestId('global-input').setInputFiles(global0);
 			await expect.poll(() => page.getByTestId('client-round').textContent()).toBe('0');
 			await expect(page.getByTestId('client-weighting').textContent()).resolves.toBe(
@@ -324,7 +312,7 @@ describe('Federation page: a coordinator and two clients (built static site, hea
 	});
 
 	it('simulates exact-mode rounds in a worker: federated equals centralized', async () => {
-		await openTab(coordinator, server.url, 'Simulation');
+		await openFederationTab(coordinator, server.url, 'Simulation');
 		await coordinator.getByLabel('Clients').fill('3');
 		await coordinator.getByLabel('Rounds').fill('2');
 		await coordinator.getByLabel('Factors').fill('8');
