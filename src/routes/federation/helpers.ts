@@ -25,10 +25,8 @@ export function formatBytes(n: number): string {
 	return `${(n / 1024 / 1024).toFixed(1)} MB`;
 }
 
-/** Thousands separators. */
-export function int(n: number): string {
-	return n.toLocaleString('en-US');
-}
+/** Thousands separators (the shared formatter, built once). */
+export { formatInt as int } from '$lib/components/format';
 
 /** "sha256:abcdef..." -> "abcdef12…". */
 export function shortChecksum(checksum: string): string {

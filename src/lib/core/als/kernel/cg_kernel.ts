@@ -11,11 +11,13 @@ export interface WasmMemory {
 }
 /** A compiled WebAssembly.Module (opaque; structured-cloneable to workers). */
 export type WasmModule = object;
-interface KernelExports {
+/** The functions kernels/als_cg.ts exports. */
+export interface KernelExports {
 	heapBase(): number;
 	cgRows(...args: number[]): void;
 	gramOf(n: number, f: number, fixed: number, lambda: number, gram: number): void;
 	observedLoss(...args: number[]): number;
+	scoreItems(n: number, f: number, items: number, x: number, out: number): void;
 }
 interface WasmApi {
 	compile(bytes: Uint8Array): Promise<WasmModule>;
@@ -39,6 +41,14 @@ function wasmApi(): WasmApi {
 /** Compile the kernel: the private-memory build, or the shared-memory build for threads. */
 export function compileAlsKernel(shared: boolean): Promise<WasmModule> {
 	return wasmApi().compile(decodeBase64(shared ? ALS_CG_WASM_SHARED : ALS_CG_WASM));
+}
+
+/** The single-threaded kernel on a fresh private memory. */
+export async function privateKernel(): Promise<{ exports: KernelExports; memory: WasmMemory }> {
+	const api = wasmApi();
+	const memory = new api.Memory({ initial: 1 });
+	const instance = await api.instantiate(await compileAlsKernel(false), { env: { memory } });
+	return { exports: instance.exports as KernelExports, memory };
 }
 
 /** A new shared memory for the threaded kernel. */
@@ -116,11 +126,14 @@ export class AlsCgKernel {
 
 	/** Instantiate the kernel; with `threads`, on their shared memory and with their help. */
 	static async create(threads?: KernelThreads): Promise<AlsCgKernel> {
-		const api = wasmApi();
-		const memory = threads?.memory ?? new api.Memory({ initial: 1 });
-		const module = threads?.module ?? (await compileAlsKernel(false));
-		const instance = await api.instantiate(module, { env: { memory } });
-		return new AlsCgKernel(instance.exports as KernelExports, memory, threads);
+		if (!threads) {
+			const { exports, memory } = await privateKernel();
+			return new AlsCgKernel(exports, memory, undefined);
+		}
+		const instance = await wasmApi().instantiate(threads.module, {
+			env: { memory: threads.memory }
+		});
+		return new AlsCgKernel(instance.exports as KernelExports, threads.memory, threads);
 	}
 
 	/** Threads working on one call: the caller plus the helpers. */

@@ -1,19 +1,5 @@
 import type { TopN } from '../../eval/ranker';
-import { MusicrecError } from '../../errors';
-import { ALS_CG_WASM } from './als_cg_wasm';
-import { decodeBase64 } from '../../format/base64';
-
-interface ScorerExports {
-	heapBase(): number;
-	scoreItems(n: number, f: number, items: number, x: number, out: number): void;
-}
-interface WasmApi {
-	instantiate(
-		bytes: Uint8Array,
-		imports: { env: { memory: unknown } }
-	): Promise<{ instance: { exports: unknown } }>;
-	Memory: new (d: { initial: number }) => { buffer: ArrayBuffer; grow(pages: number): number };
-}
+import { privateKernel, type KernelExports, type WasmMemory } from './cg_kernel';
 
 /**
  * Top-n songs for one factor vector, exact, off tfjs: the item factors stay resident in the
@@ -24,21 +10,17 @@ interface WasmApi {
  */
 export class ItemScorer {
 	private constructor(
-		private readonly exports: ScorerExports,
-		private readonly memory: { buffer: ArrayBuffer },
+		private readonly exports: KernelExports,
+		private readonly memory: WasmMemory,
 		readonly items: number,
 		readonly factors: number,
 		private readonly at: { items: number; x: number; out: number }
 	) {}
 
 	static async create(itemFactors: Float32Array, factors: number): Promise<ItemScorer> {
-		const api = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
-		if (!api) throw new MusicrecError('als/no-kernel', 'WebAssembly is not available here');
 		const n = itemFactors.length / factors;
 		const fp = (factors + 3) & ~3;
-		const memory = new api.Memory({ initial: 1 });
-		const { instance } = await api.instantiate(decodeBase64(ALS_CG_WASM), { env: { memory } });
-		const exports = instance.exports as ScorerExports;
+		const { exports, memory } = await privateKernel();
 		const align = (v: number) => (v + 15) & ~15;
 		const items = align(exports.heapBase());
 		const x = align(items + n * fp * 4);
