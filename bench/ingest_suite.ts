@@ -1,9 +1,9 @@
 import { existsSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nnz } from '../src/lib/core/data/csr';
 import { ingest } from '../src/lib/core/data/ingest';
-import { readTextChunks } from '../src/lib/node/files';
+import { nodeUtf8Decoder, readByteChunks } from '../src/lib/node/files';
 import { KKBOX_FULL_ROWS, writeKkboxCsv } from '../src/lib/node/kkbox_generator';
 import type { Options } from './args';
 import { peakRssMb, round } from './measure';
@@ -24,10 +24,14 @@ export interface IngestRecord {
 	users: number;
 	items: number;
 	nnz: number;
+	/** Rows by how they were read (IngestResult.paths). */
+	paths: { grouped: number; inPlace: number; split: number };
+	/** `uptime`'s 1-minute load average when the ingest started (2 cores: 2 is a busy machine). */
+	load_before: number;
 }
 
 /**
- * Streams a KKBox-schema CSV through `ingest` (EDA included) with `readTextChunks`. Without
+ * Streams a KKBox-schema CSV through `ingest` (EDA included) with `readByteChunks`. Without
  * `--file` a seeded file of `--rows` rows is generated in the OS temp folder first (kept and
  * reused when it already exists, `--regenerate` to force).
  */
@@ -46,9 +50,10 @@ export async function ingestSuite(options: Options): Promise<IngestRecord[]> {
 		generateSeconds = (performance.now() - start) / 1000;
 	}
 	const bytes = statSync(file).size;
+	const load = loadavg()[0];
 	const start = performance.now();
 	const cpuStart = process.cpuUsage();
-	const result = await ingest(readTextChunks(file));
+	const result = await ingest(readByteChunks(file), { decoder: nodeUtf8Decoder() });
 	const seconds = (performance.now() - start) / 1000;
 	const cpu = process.cpuUsage(cpuStart);
 	const m = result.interactions.matrix;
@@ -66,7 +71,9 @@ export async function ingestSuite(options: Options): Promise<IngestRecord[]> {
 			peak_rss_mb: round(peakRssMb(), 1),
 			users: m.rows,
 			items: m.cols,
-			nnz: nnz(m)
+			nnz: nnz(m),
+			paths: result.paths,
+			load_before: round(load, 2)
 		}
 	];
 }

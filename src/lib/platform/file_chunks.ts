@@ -31,3 +31,29 @@ export function blobTextChunks(
 ): AsyncGenerator<string> {
 	return byteStreamTextChunks(blob.stream(), onBytes);
 }
+
+/**
+ * A byte stream's chunks as they are, for `ingest` (which decodes them and reads all-ASCII
+ * chunks in place), handing every chunk to `onBytes` first.
+ */
+export async function* byteStreamChunks(
+	stream: ReadableStream<Uint8Array>,
+	onBytes?: (bytes: Uint8Array) => void
+): AsyncGenerator<Uint8Array> {
+	const reader = stream.getReader();
+	try {
+		for (;;) {
+			const { done, value } = await reader.read();
+			if (done) break;
+			onBytes?.(value);
+			yield value;
+		}
+	} finally {
+		reader.releaseLock();
+	}
+}
+
+/** A Blob (or File) as byte chunks for `ingest`. */
+export function blobByteChunks(blob: Blob): AsyncGenerator<Uint8Array> {
+	return byteStreamChunks(blob.stream());
+}

@@ -9,7 +9,7 @@ import type { Csr } from '$lib/core/data/csr';
 import { ingest } from '$lib/core/data/ingest';
 import type { Weighting } from '$lib/core/data/weights';
 import type { ModelRecord } from '$lib/core/model_record';
-import { blobTextChunks } from './file_chunks';
+import { blobByteChunks } from './file_chunks';
 
 /** One recommended song. */
 export interface Recommendation {
@@ -34,7 +34,7 @@ export interface DatasetView {
 
 /** Read a dataset file (streamed) into its interaction matrix under `weighting`. */
 export async function readDataset(file: Blob, weighting: Weighting): Promise<DatasetView> {
-	const data = await ingest(blobTextChunks(file), { weighting, badLines: 'skip' });
+	const data = await ingest(blobByteChunks(file), { weighting, badLines: 'skip' });
 	const { users, items, matrix } = data.interactions;
 	return { userIds: users.toArray(), itemIds: items.toArray(), matrix };
 }

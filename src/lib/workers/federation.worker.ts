@@ -22,7 +22,7 @@ import {
 import { encodeUpdateFile, type UpdateCounts } from '$lib/core/federation/update_file';
 import { screenUpdates, type RobustFlag } from '$lib/core/federation/robust';
 import { validateUpdates, type ValidationResult } from '$lib/core/federation/validate';
-import { blobTextChunks } from '$lib/platform/file_chunks';
+import { blobByteChunks } from '$lib/platform/file_chunks';
 
 /** Main thread to worker. */
 export type FederationCommand =
@@ -186,7 +186,7 @@ function acceptedPositions(texts: readonly string[], v: ValidationResult): numbe
 
 /** The global on a dataset file read with the global's weighting (see `evaluateGlobal`). */
 async function scoreOn(global: PublishedGlobal, file: Blob): Promise<GlobalEvaluation> {
-	const data = await ingest(blobTextChunks(file), {
+	const data = await ingest(blobByteChunks(file), {
 		weighting: global.model.weighting,
 		badLines: 'skip'
 	});
@@ -205,7 +205,7 @@ export async function runFederationCommand(
 			post({ type: 'stage', stage: 'backend' });
 			const { backend } = await pickBackend();
 			post({ type: 'stage', stage: 'reading' });
-			const data = await ingest(blobTextChunks(command.file), { badLines: 'skip' });
+			const data = await ingest(blobByteChunks(command.file), { badLines: 'skip' });
 			post({ type: 'stage', stage: 'simulating' });
 			const records = await simulate({
 				interactions: data.interactions,
@@ -221,7 +221,7 @@ export async function runFederationCommand(
 		}
 		if (command.type === 'catalog') {
 			post({ type: 'stage', stage: 'reading' });
-			const data = await ingest(blobTextChunks(command.file), {
+			const data = await ingest(blobByteChunks(command.file), {
 				weighting: command.weighting,
 				badLines: 'skip'
 			});
@@ -240,7 +240,7 @@ export async function runFederationCommand(
 			const size = Math.max(1, command.file.size);
 			// The global's mapping from plays to weights, so every client matches the coordinator.
 			const weighting = command.weighting ?? global.model.weighting;
-			const data = await ingest(blobTextChunks(command.file), {
+			const data = await ingest(blobByteChunks(command.file), {
 				weighting,
 				badLines: 'skip',
 				progressEvery: 20_000,

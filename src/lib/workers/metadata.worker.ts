@@ -14,7 +14,7 @@ import {
 	type SongInfo
 } from '$lib/core/data/metadata';
 import { isMusicrecError } from '$lib/core/errors';
-import { blobTextChunks } from '$lib/platform/file_chunks';
+import { blobByteChunks, blobTextChunks } from '$lib/platform/file_chunks';
 
 /** Main thread to worker. `trainKey` identifies the train file (its fingerprint). */
 export interface MetadataRequest {
@@ -52,7 +52,7 @@ let songs: Map<string, SongInfo> | undefined;
 
 async function handle(request: MetadataRequest): Promise<MetadataResponse> {
 	if (loaded?.key !== request.trainKey) {
-		const { interactions } = await ingest(blobTextChunks(request.train), { badLines: 'skip' });
+		const { interactions } = await ingest(blobByteChunks(request.train), { badLines: 'skip' });
 		loaded = { key: request.trainKey, interactions };
 		members = undefined;
 		songs = undefined;

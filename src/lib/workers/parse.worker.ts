@@ -5,7 +5,7 @@ import { Sha256 } from '$lib/core/format/sha256';
 import type { BadLine } from '$lib/core/data/ingest';
 import type { EdaSummary } from '$lib/core/data/eda';
 import type { Weighting } from '$lib/core/data/weights';
-import { byteStreamTextChunks } from '$lib/platform/file_chunks';
+import { byteStreamChunks } from '$lib/platform/file_chunks';
 
 /** What the page asks the parse worker to do. */
 export type ParseRequest =
@@ -82,7 +82,7 @@ async function parse(request: Extract<ParseRequest, { type: 'parse' }>): Promise
 			lastPost = now;
 			post({ type: 'progress', rows, bytes, totalBytes, seconds: seconds() });
 		};
-		const chunks = byteStreamTextChunks(stream, (b) => {
+		const chunks = byteStreamChunks(stream, (b) => {
 			hash.update(b);
 			bytes += b.byteLength;
 			parts?.push(b as Uint8Array<ArrayBuffer>);

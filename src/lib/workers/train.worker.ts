@@ -15,7 +15,7 @@ import { isMusicrecError } from '$lib/core/errors';
 import { evaluateWithBaseline } from '$lib/core/eval/evaluate';
 import { holdoutSplit, type HoldoutSplit } from '$lib/core/eval/split';
 import type { ModelMetrics, ModelRecord } from '$lib/core/model_record';
-import { blobTextChunks } from '$lib/platform/file_chunks';
+import { blobByteChunks } from '$lib/platform/file_chunks';
 import type { BackendName, ProbeResult } from '$lib/platform/tf_backends';
 
 /** Main thread to worker. */
@@ -132,7 +132,7 @@ export async function runTraining(
 		deps.post({ type: 'backend', backend, probes, wasmThreads });
 
 		deps.post({ type: 'stage', stage: 'reading' });
-		const data = await ingest(blobTextChunks(command.file), {
+		const data = await ingest(blobByteChunks(command.file), {
 			weighting: command.weighting,
 			badLines: 'skip',
 			signal: deps.signal

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Growable } from '../../../src/lib/core/data/growable';
 import { ingest } from '../../../src/lib/core/data/ingest';
-import { readTextChunks } from '../../../src/lib/node/files';
+import { nodeUtf8Decoder, readByteChunks, readTextChunks } from '../../../src/lib/node/files';
 
 const dir = mkdtempSync(join(tmpdir(), 'musicrec-files-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -21,6 +21,33 @@ describe('readTextChunks', () => {
 		const r = await ingest(readTextChunks(path, 3));
 		expect(r.interactions.users.toArray()).toEqual(['élodie', '🎵']);
 		expect(r.interactions.items.toArray()).toEqual(['日本の歌', 'ß']);
+	});
+});
+
+describe('readByteChunks with nodeUtf8Decoder', () => {
+	it('gives ingest the same result as text, for multi-byte characters and bytes that are not UTF-8', async () => {
+		const text = 'user,item\n' + 'élodie,日本の歌\n🎵,ß\nplain,ascii\n'.repeat(20);
+		const path = join(dir, 'utf8_bytes.csv');
+		writeFileSync(path, text, 'utf8');
+		for (const size of [3, 7, 64]) {
+			const r = await ingest(readByteChunks(path, size), { decoder: nodeUtf8Decoder() });
+			expect(r.interactions.users.toArray()).toEqual(['élodie', '🎵', 'plain']);
+			expect(r.interactions.items.toArray()).toEqual(['日本の歌', 'ß', 'ascii']);
+			expect(r.rows).toBe(60);
+		}
+		// A Latin-1 byte (0xe9) is not UTF-8: the id is refused, as with the global TextDecoder.
+		const bad = join(dir, 'latin1.csv');
+		writeFileSync(
+			bad,
+			Buffer.concat([
+				Buffer.from('user,item\nplain,a\n'),
+				Buffer.from([0xe9]),
+				Buffer.from('x,b\n')
+			])
+		);
+		for (const decoder of [nodeUtf8Decoder(), undefined]) {
+			await expect(ingest(readByteChunks(bad, 4), { decoder })).rejects.toThrow(/not UTF-8/);
+		}
 	});
 });
 

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { hashSpan, IdInterner } from '../../../src/lib/core/data/id_interner';
+import { hashBytes, IdInterner } from '../../../src/lib/core/data/id_interner';
 import { Vocabulary } from '../../../src/lib/core/data/vocabulary';
 import { Rng } from '../../../src/lib/core/random';
+import { decodeWtf8, encodeWtf8, wtf8MaxBytes } from '../../../src/lib/core/data/wtf8';
+
+/** The WTF-8 bytes of `s`. */
+function bytesOf(s: string): Uint8Array {
+	const out = new Uint8Array(wtf8MaxBytes(s));
+	return out.slice(0, encodeWtf8(s, out, 0));
+}
 
 /** Ids of 0-6 characters from a small alphabet (many repeats), with non-ASCII code units. */
 const ALPHABET = ['a', 'b', 'Z', '0', ',', ' ', 'é', '日', '\uD83C', '\uDFB5', '\uFFFD', '\u0000'];
@@ -13,6 +20,11 @@ function randomId(rng: Rng): string {
 	return s;
 }
 
+/** Whether `s` has no lone surrogate (then its WTF-8 is its UTF-8). */
+function wellFormed(s: string): boolean {
+	return !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
+}
+
 /** Runs `count` lookups of random spans through `interner` and a Map reference side by side. */
 function checkAgainstMap(interner: IdInterner, seed: number, count: number): Map<string, number> {
 	const rng = new Rng(seed);
@@ -21,18 +33,19 @@ function checkAgainstMap(interner: IdInterner, seed: number, count: number): Map
 		const id = randomId(rng);
 		// The id sits inside a longer text, as a field inside a chunk.
 		const before = randomId(rng);
-		const text = before + id + randomId(rng);
-		const start = before.length;
-		const end = start + id.length;
+		const idBytes = bytesOf(id);
+		const text = new Uint8Array([...bytesOf(before), ...idBytes, ...bytesOf(randomId(rng))]);
+		const start = bytesOf(before).length;
+		const end = start + idBytes.length;
 		const known = reference.get(id);
-		expect(interner.findSpan(text, start, end)).toBe(known ?? -1);
+		expect(interner.findBytes(text, start, end)).toBe(known ?? -1);
 		const mode = rng.int(3);
 		const index =
 			mode === 0
-				? interner.internSpan(text, start, end)
+				? interner.internBytes(text, start, end)
 				: mode === 1
 					? interner.intern(id)
-					: interner.internSpan(id, 0, id.length);
+					: interner.internBytes(idBytes, 0, idBytes.length);
 		if (known === undefined) reference.set(id, reference.size);
 		expect(index).toBe(reference.get(id));
 		expect(interner.size).toBe(reference.size);
@@ -83,17 +96,41 @@ describe('IdInterner', () => {
 		expect(interner.find('abc ')).toBe(-1);
 	});
 
-	it('hashes a span by its characters, not by the string holding it', () => {
-		const text = 'xx,song_1234567890abcdefghij=,yy';
-		const id = 'song_1234567890abcdefghij=';
-		expect(hashSpan(text, 3, 3 + id.length)).toBe(hashSpan(id, 0, id.length));
-		expect(hashSpan(id, 0, id.length)).not.toBe(hashSpan(id, 0, id.length - 1));
+	it('hashes a span by its bytes, not by the array or offset holding it', () => {
+		const id = bytesOf('song_1234567890abcdefghij=');
+		for (let pad = 0; pad < 8; pad++) {
+			const text = new Uint8Array(pad + id.length + 3);
+			text.set(id, pad);
+			expect(hashBytes(text, pad, pad + id.length)).toBe(hashBytes(id, 0, id.length));
+		}
+		expect(hashBytes(id, 0, id.length)).not.toBe(hashBytes(id, 0, id.length - 1));
+		// Every byte of every 4-byte word and of the tail counts.
+		const seen = new Set<number>();
+		for (let k = 0; k < id.length; k++) {
+			const changed = id.slice();
+			changed[k] ^= 0x80;
+			seen.add(hashBytes(changed, 0, changed.length));
+		}
+		expect(seen.size).toBe(id.length);
+		expect(seen.has(hashBytes(id, 0, id.length))).toBe(false);
 	});
 
-	it('keeps no reference to the text a span came from', () => {
+	it('compares a span with the stored id in place (bytesEqual)', () => {
 		const interner = new IdInterner();
-		const text = 'prefix,' + 'x'.repeat(100) + ',suffix';
-		interner.internSpan(text, 7, 107);
+		const text = bytesOf('ab,abcdefgh,abcdefgi,abcdefg');
+		expect(interner.internBytes(text, 3, 11)).toBe(0);
+		expect(interner.bytesEqual(0, text, 3, 11)).toBe(true);
+		expect(interner.bytesEqual(0, text, 12, 20)).toBe(false); // last byte differs
+		expect(interner.bytesEqual(0, text, 21, 28)).toBe(false); // a prefix
+		expect(interner.bytesEqual(1, text, 3, 11)).toBe(false); // no such index
+		expect(interner.bytesEqual(-1, text, 3, 11)).toBe(false);
+	});
+
+	it('keeps no reference to the bytes a span came from', () => {
+		const interner = new IdInterner();
+		const text = bytesOf('prefix,' + 'x'.repeat(100) + ',suffix');
+		interner.internBytes(text, 7, 107);
+		text.fill(0);
 		const id = interner.idAt(0)!;
 		expect(id).toBe('x'.repeat(100));
 		expect(interner.idAt(1)).toBeUndefined();
@@ -104,8 +141,8 @@ describe('IdInterner', () => {
 	it('decodes long ids (beyond one fromCharCode batch) and astral characters', () => {
 		const interner = new IdInterner();
 		const long = '🎵'.repeat(5000) + 'end';
-		const text = '[' + long + ']';
-		expect(interner.internSpan(text, 1, 1 + long.length)).toBe(0);
+		const text = bytesOf('[' + long + ']');
+		expect(interner.internBytes(text, 1, text.length - 1)).toBe(0);
 		expect(interner.idAt(0)).toBe(long);
 		expect(interner.find(long)).toBe(0);
 	});
@@ -127,9 +164,41 @@ describe('Vocabulary on the interner', () => {
 			for (const [id, i] of reference) {
 				expect(v.indexOf(id)).toBe(i);
 				expect(v.idAt(i)).toBe(id);
-				expect(v.addSpan(`,${id},`, 1, 1 + id.length)).toBe(i);
+				expect(v.addBytes(bytesOf(`,${id},`), 1, 1 + id.length)).toBe(i);
+				expect(v.bytesEqual(i, bytesOf(id), 0, id.length)).toBe(true);
 			}
 			expect(() => v.idAt(v.size)).toThrow(RangeError);
 		}
+	});
+});
+
+describe('WTF-8', () => {
+	it('is UTF-8 (as TextEncoder writes it) for well-formed strings, and round-trips any string', () => {
+		const rng = new Rng(7);
+		const encoder = new TextEncoder();
+		let wellFormedSeen = 0;
+		let loneSeen = 0;
+		for (let n = 0; n < 5_000; n++) {
+			let s = '';
+			for (let k = rng.int(12); k > 0; k--) s += ALPHABET[rng.int(ALPHABET.length)];
+			const b = bytesOf(s);
+			expect(decodeWtf8(b, 0, b.length)).toBe(s);
+			if (wellFormed(s)) {
+				wellFormedSeen++;
+				expect([...b]).toEqual([...encoder.encode(s)]);
+			} else {
+				loneSeen++;
+			}
+		}
+		expect(wellFormedSeen).toBeGreaterThan(1_000);
+		expect(loneSeen).toBeGreaterThan(1_000);
+	});
+
+	it('keeps lone surrogates apart (two such ids stay two)', () => {
+		const interner = new IdInterner();
+		expect(interner.intern('a\uD800')).toBe(0);
+		expect(interner.intern('a\uD801')).toBe(1);
+		expect(interner.intern('a\uFFFD')).toBe(2);
+		expect(interner.toArray()).toEqual(['a\uD800', 'a\uD801', 'a\uFFFD']);
 	});
 });

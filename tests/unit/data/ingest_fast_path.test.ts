@@ -1,15 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { HEAD_ROWS } from '../../../src/lib/core/data/eda';
 import { ingest } from '../../../src/lib/core/data/ingest';
-import type { IngestOptions, IngestResult } from '../../../src/lib/core/data/ingest';
+import type { IngestChunk, IngestOptions, IngestResult } from '../../../src/lib/core/data/ingest';
 import { MusicrecError } from '../../../src/lib/core/errors';
 import { Rng } from '../../../src/lib/core/random';
 
 /**
- * Whole lines inside one chunk are read in place (field offsets, spans hashed without cutting
- * them out); every other record is split into fields first. Fed one character at a time, no
- * line is ever whole inside a chunk, so every record takes the split path: that is the
- * reference the in-place reading must match exactly (results, counts, errors).
+ * Whole lines of an all-ASCII chunk are read in place (the rest of the line looked up as a
+ * whole, or field offsets; ids hashed as bytes without cutting them out); every other record
+ * is split into fields first. Fed one character at a time, no line is ever whole inside a
+ * chunk, so every record takes the split path: that is the reference the in-place reading
+ * must match exactly (results, counts, errors), fed as text or as UTF-8 bytes cut anywhere.
  */
 function oneCharChunks(text: string): string[] {
 	return Array.from({ length: text.length }, (_, k) => text[k]);
@@ -34,30 +35,73 @@ function view(r: IngestResult): unknown {
 	};
 }
 
-async function outcome(chunks: string[], options: IngestOptions): Promise<unknown> {
+type Paths = IngestResult['paths'];
+
+async function outcome(chunks: IngestChunk[], options: IngestOptions): Promise<[unknown, Paths?]> {
 	try {
-		return view(await ingest(chunks, options));
+		const r = await ingest(chunks, options);
+		return [view(r), r.paths];
 	} catch (e) {
 		if (!(e instanceof MusicrecError)) throw e;
-		return { code: e.code, message: e.message, details: e.details };
+		return [{ code: e.code, message: e.message, details: e.details }];
 	}
 }
 
+/** `bytes` cut at `pieces - 1` random places (inside multi-byte characters too). */
+function randomCuts(bytes: Uint8Array, pieces: number, rng: Rng): Uint8Array[] {
+	const cuts = Array.from({ length: pieces - 1 }, () => rng.int(bytes.length + 1)).sort(
+		(a, b) => a - b
+	);
+	const out: Uint8Array[] = [];
+	let at = 0;
+	for (const c of [...cuts, bytes.length]) {
+		out.push(bytes.subarray(at, c));
+		at = c;
+	}
+	return out;
+}
+
+/**
+ * The same outcome whole, one character at a time (the reference), as one byte chunk and as
+ * byte chunks cut at random; returns the outcome and the paths of the whole-text run.
+ */
+async function expectSameAllWays(
+	text: string,
+	options: IngestOptions = {}
+): Promise<[unknown, Paths?]> {
+	const [split] = await outcome(oneCharChunks(text), options);
+	const whole = await outcome([text], options);
+	expect(whole[0]).toEqual(split);
+	const bytes = new TextEncoder().encode(text);
+	const [fromBytes, bytePaths] = await outcome([bytes], options);
+	expect(fromBytes).toEqual(split);
+	expect(bytePaths).toEqual(whole[1]);
+	const rng = new Rng(text.length);
+	for (const pieces of [2, 5, 40]) {
+		expect((await outcome(randomCuts(bytes, pieces, rng), options))[0]).toEqual(split);
+	}
+	return whole;
+}
+
 async function expectSameBothWays(text: string, options: IngestOptions = {}): Promise<unknown> {
-	const inPlace = await outcome([text], options);
-	const split = await outcome(oneCharChunks(text), options);
-	expect(inPlace).toEqual(split);
-	return inPlace;
+	return (await expectSameAllWays(text, options))[0];
 }
 
 const KKBOX_HEADER = 'msno,song_id,source_system_tab,source_screen_name,source_type,target';
 const TABS = ['my library', 'discover', '', ' ', 'search', ' radio', 'é tab', 'x\uFFFD'];
 
+/** Whether every character of `s` is ASCII. */
+function isAscii(s: string): boolean {
+	return [...s].every((c) => c.charCodeAt(0) < 128);
+}
+
+const ASCII_TABS = TABS.filter(isAscii);
+
 /** A plain KKBox row from a small pool of users and songs (repeated pairs included). */
-function goodRow(rng: Rng): string {
+function goodRow(rng: Rng, tabs = TABS): string {
 	const user = `u${rng.int(12)}_${'A'.repeat(rng.int(3))}=`;
 	const song = `song${rng.int(40)}`;
-	const tab = TABS[rng.int(TABS.length)];
+	const tab = tabs[rng.int(tabs.length)];
 	return `${user},${song},${tab},Local playlist more,,${rng.int(2)}`;
 }
 
@@ -94,17 +138,19 @@ const ODD_ROWS = [
 	''
 ];
 
-function kkboxText(seed: number, odd: string[], eol = '\n'): string {
+function kkboxText(seed: number, odd: string[], eol = '\n', tabs = TABS): string {
 	const rng = new Rng(seed);
 	const lines = [KKBOX_HEADER];
-	for (let k = 0; k < HEAD_ROWS + 10; k++) lines.push(goodRow(rng));
+	for (let k = 0; k < HEAD_ROWS + 10; k++) lines.push(goodRow(rng, tabs));
 	for (const line of odd) {
-		for (let k = rng.int(4); k > 0; k--) lines.push(goodRow(rng));
+		for (let k = rng.int(4); k > 0; k--) lines.push(goodRow(rng, tabs));
 		lines.push(line);
 	}
-	for (let k = 0; k < 20; k++) lines.push(goodRow(rng));
+	for (let k = 0; k < 20; k++) lines.push(goodRow(rng, tabs));
 	return lines.join(eol) + eol;
 }
+
+const ASCII_ODD_ROWS = ODD_ROWS.filter(isAscii);
 
 describe('ingest reading whole lines in place', () => {
 	it('matches the split path on every odd row, skipping bad lines', async () => {
@@ -114,6 +160,21 @@ describe('ingest reading whole lines in place', () => {
 			})) as { badLines: { count: number }; rows: number };
 			expect(r.badLines.count).toBe(10); // the rows above that are not valid (01, 1.0 and padded 1 are)
 			expect(r.rows).toBeGreaterThan(HEAD_ROWS + ODD_ROWS.length);
+		}
+	});
+
+	it('reads all-ASCII text in place, grouped by the rest of the line, odd rows apart', async () => {
+		for (const eol of ['\n', '\r\n']) {
+			const text = kkboxText(2, ASCII_ODD_ROWS, eol, ASCII_TABS);
+			const [r, paths] = (await expectSameAllWays(text, { badLines: 'skip' })) as [
+				{ rows: number; badLines: { count: number } },
+				Paths
+			];
+			expect(r.badLines.count).toBe(8);
+			// Every good row after the head is grouped; the odd ones are split.
+			expect(paths.grouped).toBeGreaterThan(r.rows - HEAD_ROWS - ASCII_ODD_ROWS.length - 1);
+			expect(paths.grouped + paths.inPlace + paths.split).toBe(r.rows);
+			expect(paths.split).toBeGreaterThanOrEqual(HEAD_ROWS);
 		}
 	});
 
@@ -166,5 +227,32 @@ describe('ingest reading whole lines in place', () => {
 		);
 		indexed[0] = ',' + KKBOX_HEADER;
 		await expectSameBothWays(indexed.join('\n'), { badLines: 'skip' });
+	});
+});
+
+describe('ingest grouping rows by the rest of the line', () => {
+	it('groups the first 65,536 distinct tails and reads rows with later ones field by field', async () => {
+		const rows = 70_000;
+		const lines = ['user,item,weight'];
+		for (let k = 0; k < HEAD_ROWS + rows; k++) lines.push(`u${k % 97},i${k % 1013},${k + 1}`);
+		const text = lines.join('\n') + '\n';
+		const r = await ingest([text], { weighting: 'log1p' });
+		expect(r.paths).toEqual({ grouped: 65_536, inPlace: rows - 65_536, split: HEAD_ROWS });
+		// Reference: every line cut in two, so every record is split into fields.
+		const pieces: string[] = [];
+		for (const line of lines) pieces.push(line.slice(0, 3), line.slice(3) + '\n');
+		const reference = await ingest(pieces, { weighting: 'log1p' });
+		expect(reference.paths.split).toBe(HEAD_ROWS + rows);
+		expect(view(r)).toEqual(view(reference));
+	});
+
+	it('reads item-first files grouped too, and repeated tails once', async () => {
+		const rng = new Rng(9);
+		const lines = ['artistID\tuserID\tweight'];
+		for (let k = 0; k < HEAD_ROWS + 500; k++) {
+			lines.push(`i${rng.int(50)}\tu${rng.int(20)}\t${1 + rng.int(5)}`);
+		}
+		const [, paths] = await expectSameAllWays(lines.join('\n') + '\n', { weighting: 'raw' });
+		expect(paths).toEqual({ grouped: 500, inPlace: 0, split: HEAD_ROWS });
 	});
 });

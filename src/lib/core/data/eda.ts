@@ -2,6 +2,7 @@ import { Rng } from '../random';
 import { nnz } from './csr';
 import { detachField } from './csv_tokenizer';
 import { IdInterner } from './id_interner';
+import { asciiString } from './wtf8';
 import type { Csr } from './csr';
 import type { Interactions } from './interactions';
 import type { Schema, SchemaKind } from './schema';
@@ -109,6 +110,13 @@ function isMissing(v: string): boolean {
 	return v.length === 0 || (v.charCodeAt(0) <= 32 && v.trim().length === 0);
 }
 
+/** `isMissing` of the ASCII field `bytes[a, b)`: empty, or only spaces and control characters. */
+function missingSpan(bytes: Uint8Array, a: number, b: number): boolean {
+	if (a === b) return true;
+	if (bytes[a] > 32) return false;
+	return isMissing(asciiString(bytes, a, b));
+}
+
 /** Value counts for one categorical column; the value index points into parallel arrays. */
 class CategoricalCounter {
 	readonly index = new IdInterner();
@@ -117,12 +125,12 @@ class CategoricalCounter {
 	readonly target0: number[] = [];
 
 	add(v: string, target: number): void {
-		this.count(this.index.internSpan(v, 0, v.length), target);
+		this.count(this.index.intern(v), target);
 	}
 
-	/** Index of the value `text[start, end)` (a field inside a chunk), added uncounted if new. */
-	indexOfSpan(text: string, start: number, end: number): number {
-		const k = this.index.internSpan(text, start, end);
+	/** Index of the value with bytes `b[start, end)` (a field in a chunk), added uncounted if new. */
+	indexOfBytes(b: Uint8Array, start: number, end: number): number {
+		const k = this.index.internBytes(b, start, end);
 		if (k === this.total.length) {
 			this.total.push(0);
 			this.target0.push(0);
@@ -133,6 +141,14 @@ class CategoricalCounter {
 
 	get values(): string[] {
 		return this.index.toArray();
+	}
+
+	/** Count `n` more rows of value `k`. */
+	countMany(k: number, target: number, n: number): void {
+		this.count(k, target);
+		this.total[k] += n - 1;
+		if (target === 1) this.target1[k] += n - 1;
+		else if (target === 0) this.target0[k] += n - 1;
 	}
 
 	/** Count one more row of value `k`. */
@@ -146,6 +162,13 @@ class CategoricalCounter {
 		if (target === 1) this.target1[k]++;
 		else if (target === 0) this.target0[k]++;
 	}
+}
+
+/** A copy of `a` with length `n >= a.length`. */
+function grownTo<T extends Float64Array | Int32Array | Int8Array>(a: T, n: number): T {
+	const next = new (a.constructor as new (n: number) => T)(n);
+	next.set(a);
+	return next;
 }
 
 /** Linear-interpolated quantile of sorted `a` (pandas' default): position `q * (n - 1)`. */
@@ -224,7 +247,7 @@ export class EdaAccumulator {
 
 	/** Whether the categorical columns are adjacent, in order (then looked up as one span). */
 	private readonly adjacentCategorical: boolean;
-	/** Distinct runs of categorical fields seen by `addSpans`. */
+	/** Distinct runs of categorical fields seen by `addByteSpans`. */
 	private readonly combos = new IdInterner();
 	/** Per combination, the value index of each categorical column (-1 = missing). */
 	private comboValues = new Int32Array(256);
@@ -262,18 +285,94 @@ export class EdaAccumulator {
 		if (weight === weight) this.addWeight(weight);
 	}
 
+	/**
+	 * Rows that differ only in their user and item fields count alike: `addGroup` resolves one
+	 * such row's fields once (missing fields, categorical values, target) and `addGrouped`
+	 * counts a row of a group; the counts are folded in by `finish`. Group g's missing
+	 * fields are `groupMissing[groupMissingAt[g], groupMissingAt[g + 1])`.
+	 */
+	private groups = 0;
+	private groupRows = new Float64Array(64);
+	private groupTarget = new Int8Array(64);
+	private groupValues = new Int32Array(64);
+	private groupMissingAt = new Int32Array(65);
+	private groupMissing = new Int32Array(64);
+
+	/**
+	 * A new group from a row read in place from ASCII bytes (field `c` is
+	 * `bytes[starts[c], ends[c])`, `fieldCount` fields, `wantsHead` false); returns its index.
+	 * Its first row is counted by `addGrouped`, like every other.
+	 */
+	addGroup(bytes: Uint8Array, starts: Int32Array, ends: Int32Array, target: number): number {
+		const g = this.groups++;
+		const nc = this.counters.length;
+		if (g === this.groupRows.length) {
+			this.groupRows = grownTo(this.groupRows, 2 * g);
+			this.groupTarget = grownTo(this.groupTarget, 2 * g);
+		}
+		if ((g + 1) * nc > this.groupValues.length) {
+			this.groupValues = grownTo(this.groupValues, 2 * (g + 1) * nc);
+		}
+		if (g + 2 > this.groupMissingAt.length) {
+			this.groupMissingAt = grownTo(this.groupMissingAt, 2 * (g + 2));
+		}
+		this.groupTarget[g] = target;
+		let at = this.groupMissingAt[g];
+		for (let c = 0; c < this.missing.length; c++) {
+			if (!missingSpan(bytes, starts[c], ends[c])) continue;
+			if (at === this.groupMissing.length) this.groupMissing = grownTo(this.groupMissing, 2 * at);
+			this.groupMissing[at++] = c;
+		}
+		this.groupMissingAt[g + 1] = at;
+		const cats = this.schema.categorical;
+		for (let k = 0; k < nc; k++) {
+			const a = starts[cats[k].index];
+			const b = ends[cats[k].index];
+			this.groupValues[g * nc + k] = missingSpan(bytes, a, b)
+				? -1
+				: this.counters[k].indexOfBytes(bytes, a, b);
+		}
+		return g;
+	}
+
+	/** Count one row of group `g` (`weight`: the raw weight, NaN without a weight column). */
+	addGrouped(g: number, weight: number): void {
+		this.rows++;
+		this.groupRows[g]++;
+		if (weight === weight) this.addWeight(weight);
+	}
+
+	/** Fold the group counts into the per-column counts (once; the groups are then empty). */
+	private foldGroups(): void {
+		const nc = this.counters.length;
+		for (let g = 0; g < this.groups; g++) {
+			const n = this.groupRows[g];
+			if (n === 0) continue;
+			this.groupRows[g] = 0;
+			const target = this.groupTarget[g];
+			for (let m = this.groupMissingAt[g]; m < this.groupMissingAt[g + 1]; m++) {
+				this.missing[this.groupMissing[m]] += n;
+			}
+			for (let k = 0; k < nc; k++) {
+				const j = this.groupValues[g * nc + k];
+				if (j >= 0) this.counters[k].countMany(j, target, n);
+			}
+			if (target === 0 || target === 1) this.targetCounts[target] += n;
+		}
+	}
+
 	/** Whether the next row still goes to the head (then it must come through `add`). */
 	get wantsHead(): boolean {
 		return this.head.length < HEAD_ROWS;
 	}
 
 	/**
-	 * `add` for a row read in place: field `c` is `text[starts[c], ends[c])`. The caller has
-	 * checked there are `fieldCount` fields and that `wantsHead` is false; counts are the same
-	 * as `add` of the split fields.
+	 * `add` for a row read in place from ASCII bytes: field `c` is `bytes[starts[c], ends[c])`.
+	 * The caller has checked there are `fieldCount` fields, that they hold only ASCII and that
+	 * `wantsHead` is false; counts are the same as `add` of the split fields.
 	 */
-	addSpans(
-		text: string,
+	addByteSpans(
+		bytes: Uint8Array,
 		starts: Int32Array,
 		ends: Int32Array,
 		target: number,
@@ -283,9 +382,7 @@ export class EdaAccumulator {
 		const missing = this.missing;
 		const n = this.missing.length;
 		for (let c = 0; c < n; c++) {
-			const a = starts[c];
-			const b = ends[c];
-			if (a === b || (text.charCodeAt(a) <= 32 && isMissing(text.slice(a, b)))) missing[c]++;
+			if (missingSpan(bytes, starts[c], ends[c])) missing[c]++;
 		}
 		const cats = this.schema.categorical;
 		const nc = cats.length;
@@ -294,19 +391,20 @@ export class EdaAccumulator {
 			// values (value index per column, -1 for missing) once.
 			const first = cats[0].index;
 			const known = this.combos.size;
-			const combo = this.combos.internSpan(text, starts[first], ends[first + nc - 1]);
+			const combo = this.combos.internBytes(bytes, starts[first], ends[first + nc - 1]);
 			if (combo === known) {
 				for (let k = 0; k < nc; k++) {
 					const a = starts[first + k];
 					const b = ends[first + k];
-					const missingValue = a === b || (text.charCodeAt(a) <= 32 && isMissing(text.slice(a, b)));
 					const at = combo * nc + k;
 					if (at === this.comboValues.length) {
 						const grown = new Int32Array(2 * at);
 						grown.set(this.comboValues);
 						this.comboValues = grown;
 					}
-					this.comboValues[at] = missingValue ? -1 : this.counters[k].indexOfSpan(text, a, b);
+					this.comboValues[at] = missingSpan(bytes, a, b)
+						? -1
+						: this.counters[k].indexOfBytes(bytes, a, b);
 				}
 			}
 			const values = this.comboValues;
@@ -319,8 +417,8 @@ export class EdaAccumulator {
 				const c = cats[k].index;
 				const a = starts[c];
 				const b = ends[c];
-				if (a === b || (text.charCodeAt(a) <= 32 && isMissing(text.slice(a, b)))) continue;
-				this.counters[k].count(this.counters[k].indexOfSpan(text, a, b), target);
+				if (missingSpan(bytes, a, b)) continue;
+				this.counters[k].count(this.counters[k].indexOfBytes(bytes, a, b), target);
 			}
 		}
 		if (target === 0 || target === 1) this.targetCounts[target]++;
@@ -345,6 +443,7 @@ export class EdaAccumulator {
 
 	/** The finished summary, with the matrix statistics taken from `interactions`. */
 	finish(interactions: Interactions, rowsKept: number): EdaSummary {
+		this.foldGroups();
 		const schema = this.schema;
 		const missing: Record<string, number> = {};
 		schema.columns.forEach((c, k) => (missing[c] = this.missing[k]));

@@ -28,6 +28,11 @@ export class Growable<T extends GrowableKind> {
 		this.buffer[this.count++] = value;
 	}
 
+	/** The value at `index` (in [0, length)). */
+	at(index: number): number {
+		return this.buffer[index];
+	}
+
 	/** The filled part, sharing memory with this array (valid until the next push). */
 	view(): T {
 		return this.buffer.subarray(0, this.count) as T;

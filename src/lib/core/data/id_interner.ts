@@ -1,15 +1,37 @@
-/**
- * Hash of the characters `s[start, end)`: FNV-1a over pairs of UTF-16 code units
- * (`h = (h ^ (c0 | c1 << 16)) * 16777619`), then a murmur3-style finaliser so the low bits
- * the table uses depend on every character. Equal spans hash equal whatever string holds them.
- */
-export function hashSpan(s: string, start: number, end: number): number {
-	let h = 0x811c9dc5 ^ (end - start);
-	let k = start;
-	for (; k + 1 < end; k += 2) {
-		h = Math.imul(h ^ (s.charCodeAt(k) | (s.charCodeAt(k + 1) << 16)), 0x01000193);
+import { decodeWtf8, encodeWtf8, wtf8MaxBytes } from './wtf8';
+
+/** Little-endian 32-bit reads of one byte array (DataView reads need no alignment). */
+let viewedBytes: Uint8Array | undefined;
+let viewOfBytes: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+
+/** A DataView over `b`, reused while the same array is passed (one chunk, many fields). */
+function viewOf(b: Uint8Array): DataView<ArrayBufferLike> {
+	if (b !== viewedBytes) {
+		viewedBytes = b;
+		viewOfBytes = new DataView(b.buffer, b.byteOffset, b.byteLength);
 	}
-	if (k < end) h = Math.imul(h ^ s.charCodeAt(k), 0x01000193);
+	return viewOfBytes;
+}
+
+/**
+ * Hash of the bytes `b[start, end)`: MurmurHash3 (x86, 32-bit) over little-endian words,
+ * seeded with the length. Equal byte spans hash equal wherever they sit.
+ */
+export function hashBytes(b: Uint8Array, start: number, end: number): number {
+	const v = viewOf(b);
+	let h = end - start;
+	let k = start;
+	for (; k + 3 < end; k += 4) {
+		let w = Math.imul(v.getInt32(k, true), 0xcc9e2d51);
+		w = Math.imul((w << 15) | (w >>> 17), 0x1b873593);
+		h ^= w;
+		h = (h << 13) | (h >>> 19);
+		h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+	}
+	let w = 0;
+	for (let s = 0; k < end; k++, s += 8) w |= b[k] << s;
+	w = Math.imul(w, 0xcc9e2d51);
+	h ^= Math.imul((w << 15) | (w >>> 17), 0x1b873593);
 	h ^= h >>> 16;
 	h = Math.imul(h, 0x85ebca6b);
 	h ^= h >>> 13;
@@ -18,28 +40,31 @@ export function hashSpan(s: string, start: number, end: number): number {
 }
 
 /**
- * String ids to dense indices 0, 1, 2, ... in order of first appearance, looked up by a span
- * of a larger string (a field inside a chunk of text) without cutting it out: an
- * open-addressing table (linear probing, load <= 1/2) of `index + 1` keyed by `hashSpan`.
- * Each id's UTF-16 code units are kept in one flat array (compared against the span without
- * touching string objects) with its full hash (to skip comparing colliding slots). The id
- * string itself is created only when asked for (`idAt`, `toArray`), unless it was given.
+ * String ids to dense indices 0, 1, 2, ... in order of first appearance, keyed by their bytes
+ * (WTF-8, see wtf8.ts): a field inside a chunk of file bytes is looked up in place, without
+ * making a string. An open-addressing table (linear probing, load <= 1/2) of `index + 1`
+ * keyed by `hashBytes`; each id's bytes are kept in one flat array (compared against the span
+ * four bytes at a time) with its full hash (to skip comparing colliding slots). The id string
+ * is made only when asked for (`idAt`, `toArray`).
  */
 export class IdInterner {
 	/** Id strings by index; holes until asked for. */
 	private readonly ids: (string | undefined)[] = [];
 	private count = 0;
-	/** Code units of id i are `units[offsets[i], offsets[i + 1])`. */
+	/** Bytes of id i are `bytes[offsets[i], offsets[i + 1])`. */
 	private offsets = new Int32Array(64);
-	private units = new Uint16Array(1024);
+	private bytes = new Uint8Array(1024);
+	private bytesView = new DataView(this.bytes.buffer);
 	/**
 	 * Four int32 per slot, so one probe reads one cache line: full hash, index + 1 (0 = empty
-	 * slot), offset of the id's code units, their count.
+	 * slot), offset of the id's bytes, their count.
 	 */
 	private table = new Int32Array(4 * 128);
 	private mask = 127;
 	/** ANDed into every hash: tests force collisions with a narrow mask. */
 	private readonly hashMask: number;
+	/** Where string ids are encoded for lookup. */
+	private scratch = new Uint8Array(256);
 
 	/** `hashMask` narrows the hash (only for testing collision handling; default all bits). */
 	constructor(hashMask = -1) {
@@ -50,30 +75,37 @@ export class IdInterner {
 		return this.count;
 	}
 
-	/** Index of `s[start, end)`, or -1 when unknown. */
-	findSpan(s: string, start: number, end: number): number {
-		const h = hashSpan(s, start, end) & this.hashMask;
-		const slot = this.probe(s, start, end, h);
+	/** Index of the id whose bytes are `b[start, end)`, or -1 when unknown. */
+	findBytes(b: Uint8Array, start: number, end: number): number {
+		const h = hashBytes(b, start, end) & this.hashMask;
+		const slot = this.probe(b, start, end, h);
 		return slot < 0 ? -1 - slot : -1;
 	}
 
-	/** Index of `s[start, end)`, adding it when new. */
-	internSpan(s: string, start: number, end: number): number {
-		const h = hashSpan(s, start, end) & this.hashMask;
-		const slot = this.probe(s, start, end, h);
-		return slot < 0 ? -1 - slot : this.insert(s, start, end, h, slot, undefined);
+	/** Index of the id whose bytes are `b[start, end)`, adding it when new. */
+	internBytes(b: Uint8Array, start: number, end: number): number {
+		const h = hashBytes(b, start, end) & this.hashMask;
+		const slot = this.probe(b, start, end, h);
+		return slot < 0 ? -1 - slot : this.insert(b, start, end, h, slot);
+	}
+
+	/** Whether the id at `index` has the bytes `b[start, end)` (false outside [0, size)). */
+	bytesEqual(index: number, b: Uint8Array, start: number, end: number): boolean {
+		if (!(index >= 0 && index < this.count)) return false;
+		const o = this.offsets[index];
+		return this.offsets[index + 1] - o === end - start && this.equalBytes(o, b, start, end - start);
 	}
 
 	/** Index of `id`, adding it when new. */
 	intern(id: string): number {
-		const h = hashSpan(id, 0, id.length) & this.hashMask;
-		const slot = this.probe(id, 0, id.length, h);
-		return slot < 0 ? -1 - slot : this.insert(id, 0, id.length, h, slot, id);
+		const end = this.encode(id);
+		return this.internBytes(this.scratch, 0, end);
 	}
 
 	/** Index of `id`, or -1 when unknown. */
 	find(id: string): number {
-		return this.findSpan(id, 0, id.length);
+		const end = this.encode(id);
+		return this.findBytes(this.scratch, 0, end);
 	}
 
 	/** The id at `index`, or undefined outside [0, size). */
@@ -81,7 +113,7 @@ export class IdInterner {
 		if (!(index >= 0 && index < this.count) || !Number.isInteger(index)) return undefined;
 		let id = this.ids[index];
 		if (id === undefined) {
-			id = decode(this.units, this.offsets[index], this.offsets[index + 1]);
+			id = decodeWtf8(this.bytes, this.offsets[index], this.offsets[index + 1]);
 			this.ids[index] = id;
 		}
 		return id;
@@ -94,11 +126,19 @@ export class IdInterner {
 		return out;
 	}
 
+	/** `id` into `scratch`; returns its byte count. */
+	private encode(id: string): number {
+		const need = wtf8MaxBytes(id);
+		if (need > this.scratch.length)
+			this.scratch = new Uint8Array(Math.max(need, 2 * this.scratch.length));
+		return encodeWtf8(id, this.scratch, 0);
+	}
+
 	/**
-	 * The slot holding `s[start, end)` as `-1 - index` (negative), or the empty slot where it
+	 * The slot holding `b[start, end)` as `-1 - index` (negative), or the empty slot where it
 	 * would go (non-negative).
 	 */
-	private probe(s: string, start: number, end: number, h: number): number {
+	private probe(b: Uint8Array, start: number, end: number, h: number): number {
 		const table = this.table;
 		const mask = this.mask;
 		const len = end - start;
@@ -107,35 +147,36 @@ export class IdInterner {
 			const e = table[t + 1];
 			if (e === 0) return slot;
 			if (table[t] !== h || table[t + 3] !== len) continue;
-			const o = table[t + 2];
-			const units = this.units;
-			let k = 0;
-			while (k < len && units[o + k] === s.charCodeAt(start + k)) k++;
-			if (k === len) return -e;
+			if (this.equalBytes(table[t + 2], b, start, len)) return -e;
 		}
 	}
 
-	private insert(
-		s: string,
-		start: number,
-		end: number,
-		h: number,
-		slot: number,
-		id: string | undefined
-	): number {
+	/** Whether the stored bytes from `o` equal `b[start, start + len)`. */
+	private equalBytes(o: number, b: Uint8Array, start: number, len: number): boolean {
+		const mine = this.bytesView;
+		const theirs = viewOf(b);
+		let k = 0;
+		for (; k + 3 < len; k += 4) {
+			if (mine.getInt32(o + k, true) !== theirs.getInt32(start + k, true)) return false;
+		}
+		const stored = this.bytes;
+		for (; k < len; k++) if (stored[o + k] !== b[start + k]) return false;
+		return true;
+	}
+
+	private insert(b: Uint8Array, start: number, end: number, h: number, slot: number): number {
 		const index = this.count++;
 		if (index + 1 === this.offsets.length) {
 			this.offsets = grown(this.offsets, this.offsets.length * 2);
 		}
 		const o = this.offsets[index];
 		const len = end - start;
-		if (o + len > this.units.length) {
-			this.units = grown(this.units, Math.max(this.units.length * 2, o + len));
+		if (o + len > this.bytes.length) {
+			this.bytes = grown(this.bytes, Math.max(this.bytes.length * 2, o + len));
+			this.bytesView = new DataView(this.bytes.buffer);
 		}
-		const units = this.units;
-		for (let k = 0; k < len; k++) units[o + k] = s.charCodeAt(start + k);
+		this.bytes.set(b.subarray(start, end), o);
 		this.offsets[index + 1] = o + len;
-		this.ids[index] = id;
 		const t = 4 * slot;
 		this.table[t] = h;
 		this.table[t + 1] = index + 1;
@@ -167,18 +208,8 @@ export class IdInterner {
 }
 
 /** A copy of `a` with length `n >= a.length`. */
-function grown<T extends Int32Array | Uint16Array>(a: T, n: number): T {
+function grown<T extends Int32Array | Uint8Array>(a: T, n: number): T {
 	const next = new (a.constructor as new (n: number) => T)(n);
 	next.set(a);
 	return next;
-}
-
-/** The string of code units `units[start, end)`, in pieces to stay under argument limits. */
-function decode(units: Uint16Array, start: number, end: number): string {
-	let out = '';
-	for (let a = start; a < end; a += 4096) {
-		const part = units.subarray(a, Math.min(end, a + 4096));
-		out += String.fromCharCode.apply(null, part as unknown as number[]);
-	}
-	return out;
 }

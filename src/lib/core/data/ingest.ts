@@ -1,14 +1,16 @@
 import { MusicrecError } from '../errors';
 import { csrFromTriplets } from './csr';
-import { CsvTokenizer, detachField } from './csv_tokenizer';
+import { CsvTokenizer } from './csv_tokenizer';
 import { EdaAccumulator } from './eda';
 import type { EdaSummary } from './eda';
 import { Growable } from './growable';
+import { IdInterner } from './id_interner';
 import type { Interactions } from './interactions';
 import { detectSchema, sniffDelimiter } from './schema';
 import type { Schema, SchemaKind } from './schema';
 import { Vocabulary } from './vocabulary';
 import { countWeight, kkboxWeight, resolveWeighting } from './weights';
+import { asciiString } from './wtf8';
 import type { CountWeighting, KkboxWeighting, Weighting } from './weights';
 
 /** The part of `AbortSignal` ingest reads (the core has no DOM types). */
@@ -20,8 +22,40 @@ export interface AbortSignalLike {
 export interface IngestProgress {
 	/** Data rows read so far. */
 	rows: number;
-	/** Characters consumed so far (whole chunks). */
+	/** Characters of text consumed so far (whole chunks, after decoding). */
 	chars: number;
+}
+
+/**
+ * A piece of the file: text, or UTF-8 bytes (any split, decoded in streaming mode). Bytes are
+ * faster: an all-ASCII chunk's ids are hashed and compared as bytes in place.
+ */
+export type IngestChunk = string | Uint8Array;
+
+/**
+ * A streaming UTF-8 decoder: the part of the WHATWG TextDecoder ingest uses (the core has no
+ * DOM types). Bytes that are not UTF-8 must become U+FFFD.
+ */
+export interface Utf8Decoder {
+	decode(input?: Uint8Array, options?: { stream?: boolean }): string;
+}
+
+function utf8Decoder(): Utf8Decoder {
+	const Decoder = (globalThis as unknown as { TextDecoder: new (label: string) => Utf8Decoder })
+		.TextDecoder;
+	return new Decoder('utf-8');
+}
+
+/** The bytes of `text` when it is all ASCII (one byte per character), else undefined. */
+function asciiBytes(text: string): Uint8Array | undefined {
+	const n = text.length;
+	const out = new Uint8Array(n);
+	for (let i = 0; i < n; i++) {
+		const c = text.charCodeAt(i);
+		if (c > 127) return undefined;
+		out[i] = c;
+	}
+	return out;
 }
 
 export interface IngestOptions {
@@ -33,6 +67,8 @@ export interface IngestOptions {
 	signal?: AbortSignalLike;
 	/** Minimum rows between progress reports (reports come after chunks); default 50,000. */
 	progressEvery?: number;
+	/** Decoder for byte chunks; default a global `TextDecoder('utf-8')`. */
+	decoder?: Utf8Decoder;
 }
 
 /** A data line that could not be read. */
@@ -55,10 +91,18 @@ export interface IngestResult {
 	badLines: { count: number; first?: BadLine };
 	interactions: Interactions;
 	eda: EdaSummary;
+	/**
+	 * Data rows by how they were read: `grouped` (in place, the rest of the line looked up as
+	 * a whole), `inPlace` (in place, field by field) and `split` (cut into field strings: the
+	 * head rows, lines with quotes or non-ASCII text, lines across chunks, odd rows).
+	 */
+	paths: { grouped: number; inPlace: number; split: number };
 }
 
 export const BAD_LINE_CONTENT_CHARS = 200;
 const ABORT_CHECK_ROWS = 16_384;
+/** Most distinct line tails (all but user and item) read once and looked up after. */
+const MAX_TAILS = 1 << 16;
 
 function cancelled(signal: AbortSignalLike): MusicrecError {
 	return new MusicrecError('data/cancelled', 'Reading the file was cancelled', {
@@ -86,6 +130,20 @@ function parseWeight(s: string): number {
  * holding it makes the line bad.
  */
 const REPLACEMENT = '\uFFFD';
+
+/** The parts joined into one array (the part itself when there is one). */
+function concatBytes(parts: Uint8Array[]): Uint8Array {
+	if (parts.length === 1) return parts[0];
+	let n = 0;
+	for (const p of parts) n += p.length;
+	const out = new Uint8Array(n);
+	let at = 0;
+	for (const p of parts) {
+		out.set(p, at);
+		at += p.length;
+	}
+	return out;
+}
 
 /** A field quoted in a reason, cut to 40 characters. */
 function shown(field: string): string {
@@ -115,7 +173,7 @@ function parseTarget(s: string): number {
  * end and the COO arrays dropped. Only the current chunk and one record of text are held.
  */
 export async function ingest(
-	chunks: AsyncIterable<string> | Iterable<string>,
+	chunks: AsyncIterable<IngestChunk> | Iterable<IngestChunk>,
 	options: IngestOptions = {}
 ): Promise<IngestResult> {
 	const skipBad = options.badLines === 'skip';
@@ -134,6 +192,8 @@ export async function ingest(
 	let targets: Growable<Int8Array> | undefined;
 
 	let rows = 0;
+	let groupedRows = 0;
+	let inPlaceRows = 0;
 	let lastUser = '';
 	let lastUserIndex = -1;
 	let rowsKept = 0;
@@ -160,6 +220,9 @@ export async function ingest(
 		if (!schema) {
 			schema = detectSchema(fields, delimiter);
 			eda = new EdaAccumulator(schema);
+			tailLayout = schema.userColumn + schema.itemColumn === 1;
+			starts = new Int32Array(schema.fieldCount + 1);
+			ends = new Int32Array(schema.fieldCount + 1);
 			const mode = resolveWeighting(schema.kind, options.weighting);
 			if (schema.kind === 'kkbox') {
 				kkboxMode = mode as KkboxWeighting;
@@ -221,44 +284,137 @@ export async function ingest(
 		// KKBox rows come in runs of one user: reuse the last lookup.
 		if (user !== lastUser) {
 			lastUser = user;
-			lastUserIndex = users.indexOf(user) ?? users.add(detachField(user));
+			lastUserIndex = users.add(user);
 		}
 		rowIdx.push(lastUserIndex);
-		colIdx.push(items.indexOf(item) ?? items.add(detachField(item)));
+		colIdx.push(items.add(item));
 		values.push(w);
 		if (targets) targets.push(target);
 		rowsKept++;
 	};
 
-	// Fast path: a whole unquoted line read in place. Field c is text[starts[c], ends[c]); only
-	// rows that need nothing beyond that (no trimming, no U+FFFD, target exactly 0 or 1, a valid
-	// weight) are taken here, every other row goes through `onRecord` unchanged, so results and
-	// errors are the same either way.
+	// Fast path: a whole unquoted line of an all-ASCII chunk read in place. Field c is
+	// text[starts[c], ends[c]), the same span of the chunk's bytes; ids are looked up by their
+	// bytes. Only rows that need nothing beyond that (no trimming, target exactly 0 or 1, a
+	// valid weight) are taken here, every other row goes through `onRecord` unchanged, so
+	// results and errors are the same either way.
 	let starts = new Int32Array(0);
 	let ends = new Int32Array(0);
-	/** Position of a U+FFFD at or after the current line in the chunk being pushed (-1: none). */
-	let replacementAt = -1;
-
-	// The user of the last row read in place: its span in `runText` and its index.
-	let runText = '';
-	let runStart = 0;
-	let runEnd = 0;
+	/** The bytes of the chunk being pushed when they are all ASCII (then bytes[i] = text[i]). */
+	let chunkBytes: Uint8Array | undefined;
+	/** Index of the user of the last row read in place (-1: none). */
 	let runUser = -1;
 
 	const asRecord = (text: string, start: number, end: number, line: number): void =>
 		onRecord(text.slice(start, end).split(delimiter), line);
 
+	// Fastest path, for files whose user and item are the first two columns (KKBox, Last.fm):
+	// the rest of the line (the "tail": context columns, target or weight) takes few distinct
+	// values, so each distinct tail is read once (fields checked, target or weight parsed, EDA
+	// values resolved) and later rows with the same bytes are one lookup. Up to MAX_TAILS
+	// tails; rows with a tail beyond that, or one that needs the field path, fall through.
+	const tails = new IdInterner();
+	/** Per tail: its EDA group, or -1 when its rows must take the per-field path. */
+	const tailGroup = new Growable(Int32Array, 256);
+	const tailTarget = new Growable(Int8Array, 256);
+	const tailRaw = new Growable(Float64Array, 256);
+	const tailWeight = new Growable(Float64Array, 256);
+	let tailLayout = false;
+
+	/** Resolve the new tail `t`, whose row's fields are in `starts`/`ends`. */
+	const addTail = (b: Uint8Array, fields: number, s: Schema, e: EdaAccumulator): void => {
+		let target = -1;
+		let raw = NaN;
+		let w = 1;
+		let ok = fields === s.fieldCount;
+		if (ok && s.targetColumn !== undefined) {
+			const ta = starts[s.targetColumn];
+			const c = b[ta];
+			ok = ends[s.targetColumn] === ta + 1 && (c === 48 || c === 49);
+			target = c - 48;
+			w = kkboxWeight(kkboxMode, target);
+		} else if (ok && s.weightColumn !== undefined) {
+			raw = parseWeight(asciiString(b, starts[s.weightColumn], ends[s.weightColumn]));
+			ok = raw === raw;
+			w = countWeight(countMode, raw);
+		}
+		tailGroup.push(ok ? e.addGroup(b, starts, ends, target) : -1);
+		tailTarget.push(target);
+		tailRaw.push(raw);
+		tailWeight.push(w);
+	};
+
+	/** The grouped path for one line; false when the line must take another path. */
+	const tailLine = (text: string, b: Uint8Array, start: number, end: number): boolean => {
+		const s = schema!;
+		const n = s.fieldCount;
+		const d1 = text.indexOf(delimiter, start);
+		if (d1 === -1 || d1 >= end) return false;
+		let d2 = text.indexOf(delimiter, d1 + 1);
+		if (d2 === -1 || d2 >= end) d2 = end;
+		if ((n === 2) !== (d2 === end)) return false;
+		if (start === d1 || d1 + 1 === d2) return false;
+		if (!plain(b[start]) || !plain(b[d1 - 1]) || !plain(b[d1 + 1]) || !plain(b[d2 - 1])) {
+			return false;
+		}
+		const tailStart = n === 2 ? end : d2 + 1;
+		let t = tails.findBytes(b, tailStart, end);
+		if (t === -1) {
+			if (tails.size >= MAX_TAILS) return false;
+			t = tails.internBytes(b, tailStart, end);
+			starts[0] = start;
+			ends[0] = d1;
+			starts[1] = d1 + 1;
+			ends[1] = d2;
+			let f = 2;
+			if (n > 2) {
+				// Split the tail; a delimiter after the last expected field means too many.
+				let a = tailStart;
+				while (f < n) {
+					const k = text.indexOf(delimiter, a);
+					starts[f] = a;
+					if (k === -1 || k >= end) {
+						ends[f++] = end;
+						a = -1;
+						break;
+					}
+					ends[f++] = k;
+					a = k + 1;
+				}
+				if (a !== -1) f = n + 1;
+			}
+			addTail(b, f, s, eda!);
+		}
+		const group = tailGroup.at(t);
+		if (group < 0) return false;
+		rows++;
+		if ((rows & (ABORT_CHECK_ROWS - 1)) === 0 && signal?.aborted) throw cancelled(signal);
+		groupedRows++;
+		eda!.addGrouped(group, tailRaw.at(t));
+		const w = tailWeight.at(t);
+		if (w < 0) return true;
+		const userFirst = s.userColumn === 0;
+		const ua = userFirst ? start : d1 + 1;
+		const ub = userFirst ? d1 : d2;
+		// KKBox rows come in runs of one user: compare with the last row's user before hashing.
+		if (runUser < 0 || !users.bytesEqual(runUser, b, ua, ub)) runUser = users.addBytes(b, ua, ub);
+		rowIdx.push(runUser);
+		colIdx.push(userFirst ? items.addBytes(b, d1 + 1, d2) : items.addBytes(b, start, d1));
+		values.push(w);
+		if (targets) targets.push(tailTarget.at(t));
+		rowsKept++;
+		return true;
+	};
+
 	const onLine = (text: string, start: number, end: number, line: number): void => {
 		const s = schema;
-		if (s === undefined || eda === undefined || eda.wantsHead) {
+		const b = chunkBytes;
+		if (s === undefined || eda === undefined || eda.wantsHead || b === undefined) {
 			return asRecord(text, start, end, line);
 		}
-		if (replacementAt !== -1 && replacementAt < end) {
-			if (replacementAt < start) replacementAt = text.indexOf(REPLACEMENT, start);
-			if (replacementAt !== -1 && replacementAt < end) return asRecord(text, start, end, line);
-		}
+		if (tailLayout && tailLine(text, b, start, end)) return;
 		const n = s.fieldCount;
-		if (starts.length !== n) {
+		if (starts.length < n) {
 			starts = new Int32Array(n);
 			ends = new Int32Array(n);
 		}
@@ -284,10 +440,10 @@ export async function ingest(
 		if (
 			ua === ub ||
 			ia === ib ||
-			!plain(text.charCodeAt(ua)) ||
-			!plain(text.charCodeAt(ub - 1)) ||
-			!plain(text.charCodeAt(ia)) ||
-			!plain(text.charCodeAt(ib - 1))
+			!plain(b[ua]) ||
+			!plain(b[ub - 1]) ||
+			!plain(b[ia]) ||
+			!plain(b[ib - 1])
 		) {
 			return asRecord(text, start, end, line);
 		}
@@ -297,7 +453,7 @@ export async function ingest(
 		if (s.targetColumn !== undefined) {
 			const ta = starts[s.targetColumn];
 			if (ends[s.targetColumn] !== ta + 1) return asRecord(text, start, end, line);
-			const c = text.charCodeAt(ta);
+			const c = b[ta];
 			if (c === 48) target = 0;
 			else if (c === 49) target = 1;
 			else return asRecord(text, start, end, line);
@@ -309,21 +465,13 @@ export async function ingest(
 		}
 		rows++;
 		if ((rows & (ABORT_CHECK_ROWS - 1)) === 0 && signal?.aborted) throw cancelled(signal);
-		eda.addSpans(text, starts, ends, target, raw);
+		inPlaceRows++;
+		eda.addByteSpans(b, starts, ends, target, raw);
 		if (w < 0) return;
 		// KKBox rows come in runs of one user: compare with the last row's user before hashing.
-		if (text === runText && ub - ua === runEnd - runStart) {
-			let k = 0;
-			while (k < ub - ua && text.charCodeAt(ua + k) === text.charCodeAt(runStart + k)) k++;
-			if (k !== ub - ua) runUser = users.addSpan(text, ua, ub);
-		} else {
-			runUser = users.addSpan(text, ua, ub);
-		}
-		runText = text;
-		runStart = ua;
-		runEnd = ub;
+		if (runUser < 0 || !users.bytesEqual(runUser, b, ua, ub)) runUser = users.addBytes(b, ua, ub);
 		rowIdx.push(runUser);
-		colIdx.push(items.addSpan(text, ia, ib));
+		colIdx.push(items.addBytes(b, ia, ib));
 		values.push(w);
 		if (targets) targets.push(target);
 		rowsKept++;
@@ -331,14 +479,20 @@ export async function ingest(
 
 	let delimiter: ',' | '\t' = ',';
 	let tokenizer: CsvTokenizer | undefined;
-	const push = (text: string): void => {
-		replacementAt = text.indexOf(REPLACEMENT);
+	const push = (text: string, bytes: Uint8Array | undefined): void => {
+		chunkBytes = bytes;
 		tokenizer!.push(text);
+		chunkBytes = undefined;
 	};
-	// Text held back until the first non-empty line is complete, to sniff the delimiter.
+	// Text held back until the first non-empty line is complete, to sniff the delimiter, and
+	// its bytes while every part of it had all-ASCII bytes.
 	let pending = '';
+	let pendingBytes: Uint8Array[] | undefined = [];
 	let chars = 0;
 	let lastReported = 0;
+	let decoder: Utf8Decoder | undefined;
+	/** Whether the bytes so far end on a whole character (an ASCII byte: nothing held back). */
+	let decoderClear = true;
 
 	/** The first non-empty line of `text`, or undefined while it is not complete. */
 	const firstLine = (text: string, complete: boolean): string | undefined => {
@@ -349,17 +503,35 @@ export async function ingest(
 
 	for await (const chunk of chunks) {
 		if (signal?.aborted) throw cancelled(signal);
-		chars += chunk.length;
+		let text: string;
+		let bytes: Uint8Array | undefined;
+		if (typeof chunk === 'string') {
+			text = chunk;
+			bytes = asciiBytes(chunk);
+		} else {
+			decoder ??= options.decoder ?? utf8Decoder();
+			text = decoder.decode(chunk, { stream: true });
+			// Text and bytes line up when nothing was held back from the previous chunk and
+			// every byte became one character: a byte >= 0x80 either joins others into fewer
+			// characters or, not being UTF-8, becomes U+FFFD.
+			const aligned =
+				decoderClear && text.length === chunk.length && text.indexOf(REPLACEMENT) === -1;
+			bytes = aligned ? chunk : undefined;
+			decoderClear = chunk.length === 0 ? decoderClear : chunk[chunk.length - 1] < 0x80;
+		}
+		chars += text.length;
 		if (!tokenizer) {
-			pending += chunk;
+			pending += text;
+			if (pendingBytes && bytes) pendingBytes.push(bytes);
+			else pendingBytes = undefined;
 			const line = firstLine(pending, false);
 			if (line === undefined) continue;
 			delimiter = sniffDelimiter(line);
 			tokenizer = new CsvTokenizer(delimiter, onRecord, onLine);
-			push(pending);
+			push(pending, pendingBytes && concatBytes(pendingBytes));
 			pending = '';
 		} else {
-			push(chunk);
+			push(text, bytes);
 		}
 		if (options.onProgress && rows - lastReported >= progressEvery) {
 			lastReported = rows;
@@ -367,10 +539,15 @@ export async function ingest(
 		}
 	}
 	if (signal?.aborted) throw cancelled(signal);
+	const rest = decoder?.decode() ?? '';
+	chars += rest.length;
 	if (!tokenizer) {
+		pending += rest;
 		delimiter = sniffDelimiter(firstLine(pending, true) ?? '');
 		tokenizer = new CsvTokenizer(delimiter, onRecord, onLine);
-		push(pending);
+		push(pending, rest.length === 0 && pendingBytes ? concatBytes(pendingBytes) : undefined);
+	} else if (rest.length > 0) {
+		push(rest, undefined);
 	}
 	tokenizer.end();
 
@@ -410,6 +587,7 @@ export async function ingest(
 		rowsKept,
 		badLines: firstBad ? { count: badCount, first: firstBad } : { count: badCount },
 		interactions,
-		eda: eda.finish(interactions, rowsKept)
+		eda: eda.finish(interactions, rowsKept),
+		paths: { grouped: groupedRows, inPlace: inPlaceRows, split: rows - groupedRows - inPlaceRows }
 	};
 }

@@ -25,11 +25,16 @@ export class Vocabulary {
 	}
 
 	/**
-	 * Index of the id `text[start, end)`, adding a copy of it if new: a field inside a chunk of
-	 * text is looked up without cutting it out.
+	 * Index of the id whose UTF-8 bytes are `bytes[start, end)`, adding a copy of them if new:
+	 * a field inside a chunk of file bytes is looked up without making a string.
 	 */
-	addSpan(text: string, start: number, end: number): number {
-		return this.interner.internSpan(text, start, end);
+	addBytes(bytes: Uint8Array, start: number, end: number): number {
+		return this.interner.internBytes(bytes, start, end);
+	}
+
+	/** Whether the id at `index` has the UTF-8 bytes `bytes[start, end)`. */
+	bytesEqual(index: number, bytes: Uint8Array, start: number, end: number): boolean {
+		return this.interner.bytesEqual(index, bytes, start, end);
 	}
 
 	/** Index of `id`, or undefined when unknown. */
