@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Growable } from '../../../src/lib/core/data/growable';
+import { Rng } from '../../../src/lib/core/random';
 import { ingest } from '../../../src/lib/core/data/ingest';
 import { nodeUtf8Decoder, readByteChunks, readTextChunks } from '../../../src/lib/node/files';
 
@@ -66,5 +67,45 @@ describe('Growable', () => {
 		expect(Array.from(f.view())).toEqual([0.5, 1.5, -2]);
 		f.release();
 		expect(f.length).toBe(0);
+	});
+});
+
+describe('nodeUtf8Decoder', () => {
+	it('decodes like the WHATWG TextDecoder in streaming mode, for any bytes cut anywhere', () => {
+		const rng = new Rng(3);
+		const pieces = [
+			[0x61],
+			[0x2c, 0x0a],
+			[0xc3, 0xa9], // é
+			[0xe6, 0x97, 0xa5], // 日
+			[0xf0, 0x9f, 0x8e, 0xb5], // 🎵
+			[0xe9], // Latin-1 é: not UTF-8
+			[0xed, 0xa0, 0x80], // an encoded surrogate: not UTF-8
+			[0xf0, 0x9f], // a truncated sequence
+			[0xff]
+		];
+		for (let n = 0; n < 300; n++) {
+			const bytes: number[] = [];
+			const ascii = rng.int(3) === 0;
+			for (let k = rng.int(60); k > 0; k--) {
+				bytes.push(...(ascii ? pieces[rng.int(2)] : pieces[rng.int(pieces.length)]));
+			}
+			const all = Uint8Array.from(bytes);
+			const cuts = [0, ...Array.from({ length: rng.int(6) }, () => rng.int(all.length + 1))];
+			cuts.sort((a, b) => a - b);
+			cuts.push(all.length);
+			const mine = nodeUtf8Decoder();
+			const reference = new TextDecoder('utf-8');
+			let got = '';
+			let want = '';
+			for (let k = 0; k + 1 < cuts.length; k++) {
+				const piece = all.slice(cuts[k], cuts[k + 1]);
+				got += mine.decode(piece, { stream: true });
+				want += reference.decode(piece, { stream: true });
+			}
+			got += mine.decode();
+			want += reference.decode();
+			expect(got).toBe(want);
+		}
 	});
 });
