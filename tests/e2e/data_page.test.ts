@@ -1,4 +1,5 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -58,6 +59,11 @@ describe('data & EDA page (built static site, headless Chromium)', () => {
 		await expect(page.getByTestId('stat-users').textContent()).resolves.toBe('1,622');
 		await expect(page.getByTestId('stat-items').textContent()).resolves.toBe('5,772');
 		await expect(page.getByTestId('head-table').locator('tbody tr').count()).resolves.toBe(50);
+		// The SHA-256 computed in the hash worker while parsing is the file's (Node's crypto).
+		const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
+		await expect(page.getByTestId('dataset-sha256').getAttribute('title')).resolves.toBe(
+			sha256(readFileSync('static/data/kkbox_train_10k.csv'))
+		);
 		const headFirst = await page.getByTestId('head-table').locator('thead th').allTextContents();
 		expect(headFirst).toContain('msno');
 
@@ -113,6 +119,9 @@ describe('data & EDA page (built static site, headless Chromium)', () => {
 		await expect(page.getByTestId('stat-users').textContent()).resolves.toBe(String(lf.users));
 		await expect(page.getByTestId('stat-items').textContent()).resolves.toBe(String(lf.items));
 		await expect(page.getByTestId('stat-nnz').textContent()).resolves.toBe(String(lf.rows));
+		await expect(page.getByTestId('dataset-sha256').getAttribute('title')).resolves.toBe(
+			sha256(Buffer.from(lf.text))
+		);
 		await expect(page.getByTestId('target-charts').count()).resolves.toBe(0);
 		await expect(
 			page.getByTestId('weight-table').locator('tbody td').first().textContent()

@@ -1,11 +1,12 @@
 /// <reference lib="webworker" />
 import { ingest } from '$lib/core/data/ingest';
 import { isMusicrecError } from '$lib/core/errors';
-import { Sha256 } from '$lib/core/format/sha256';
 import type { BadLine } from '$lib/core/data/ingest';
 import type { EdaSummary } from '$lib/core/data/eda';
 import type { Weighting } from '$lib/core/data/weights';
 import { byteStreamChunks } from '$lib/platform/file_chunks';
+import { parallelHash } from '$lib/platform/parallel_hash';
+import type { StreamHash } from '$lib/platform/parallel_hash';
 
 /** What the page asks the parse worker to do. */
 export type ParseRequest =
@@ -68,9 +69,11 @@ async function parse(request: Extract<ParseRequest, { type: 'parse' }>): Promise
 	controller = ctrl;
 	const start = performance.now();
 	const seconds = (): number => (performance.now() - start) / 1000;
+	let hash: StreamHash | undefined;
 	try {
 		const { stream, totalBytes, blob } = await openSource(request.source, ctrl.signal);
-		const hash = new Sha256();
+		hash = parallelHash();
+		const fileHash = hash;
 		// A URL's bytes are kept to store them; a Blob is stored as it is.
 		const parts: Uint8Array<ArrayBuffer>[] | undefined = blob ? undefined : [];
 		let bytes = 0;
@@ -83,7 +86,7 @@ async function parse(request: Extract<ParseRequest, { type: 'parse' }>): Promise
 			post({ type: 'progress', rows, bytes, totalBytes, seconds: seconds() });
 		};
 		const chunks = byteStreamChunks(stream, (b) => {
-			hash.update(b);
+			fileHash.update(b);
 			bytes += b.byteLength;
 			parts?.push(b as Uint8Array<ArrayBuffer>);
 			report(false);
@@ -100,10 +103,12 @@ async function parse(request: Extract<ParseRequest, { type: 'parse' }>): Promise
 		});
 		rows = result.rows;
 		report(true);
+		const fingerprint = await fileHash.hex();
+		hash = undefined;
 		post({
 			type: 'result',
 			summary: result.eda,
-			fingerprint: hash.hex(),
+			fingerprint,
 			file: blob ?? new Blob(parts ?? [], { type: 'text/csv' }),
 			rows: result.rows,
 			rowsKept: result.rowsKept,
@@ -129,6 +134,7 @@ async function parse(request: Extract<ParseRequest, { type: 'parse' }>): Promise
 			});
 		}
 	} finally {
+		hash?.dispose();
 		if (controller === ctrl) controller = undefined;
 	}
 }
