@@ -315,3 +315,162 @@ export function scoreItems(n: i32, f: i32, items: usize, x: usize, out: usize): 
 	let r = items;
 	for (let i = 0; i < n; i++, r += row) store<f32>(out + ((<usize>i) << 2), dot(r, x, f));
 }
+
+// Quantised candidate pass of the item scorer (src/lib/core/als/kernel/item_scorer.ts, which
+// derives the error bound). Rows are int8 with one scale per row, `fq` bytes long (a multiple
+// of 16, padded lanes zero); the factor vector is int16 (`fq` lanes) with one power-of-two step.
+
+/**
+ * q8 row i = round(y_i / s_i) with s_i = max_k |y_ik| / 127 (0 for a zero row) in scales[i];
+ * so |y_ik - s_i q_ik| <= s_i / 2 up to float rounding. `items` is [n, f], f a multiple of 4.
+ */
+export function quantiseRows(
+	n: i32,
+	f: i32,
+	items: usize,
+	fq: i32,
+	q8: usize,
+	scales: usize
+): void {
+	const row = (<usize>f) << 2;
+	for (let i = 0; i < n; i++) {
+		const r = items + <usize>i * row;
+		let m = f32x4.splat(0);
+		for (let k = 0; k < f; k += 4) m = f32x4.max(m, f32x4.abs(v128.load(r + ((<usize>k) << 2))));
+		const top = max(
+			max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)),
+			max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3))
+		);
+		store<f32>(scales + ((<usize>i) << 2), top / 127);
+		const inv = f32x4.splat(top > 0 ? <f32>127 / top : 0);
+		const q = q8 + <usize>i * <usize>fq;
+		// |y_ik * inv| <= 127 (1 + 2^-22), so the rounded values are in [-127, 127] and the
+		// saturating narrowings below never clip.
+		for (let k = 0; k < fq; k += 16) {
+			const a = i16x8.narrow_i32x4_s(quarter(r, k, f, inv), quarter(r, k + 4, f, inv));
+			const b = i16x8.narrow_i32x4_s(quarter(r, k + 8, f, inv), quarter(r, k + 12, f, inv));
+			v128.store(q + <usize>k, i8x16.narrow_i16x8_s(a, b));
+		}
+	}
+}
+
+/** round(row[k..k+4) * inv) as int32 lanes; zero past the row's f floats. */
+function quarter(r: usize, k: i32, f: i32, inv: v128): v128 {
+	if (k >= f) return i32x4.splat(0);
+	return i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(r + ((<usize>k) << 2)), inv)));
+}
+
+/**
+ * The candidate pass: a_i = scales[i] * (t * D_i) with D_i = q8 row i . xq exactly (int32),
+ * into out[i], for the rows not flagged in `excluded` (one byte per row). With the bound
+ * |e_i - a_i| <= c s_i, writes to `cand` (ascending) every such row whose upper bound
+ * a_i + c s_i reaches tau, the k-th largest lower bound a_j - c s_j (-inf when fewer than k
+ * rows qualify); returns their count. `heap`: k floats of scratch (a min-heap of the k best
+ * lower bounds so far; its root is the running tau, which only rises, so the rows gathered on
+ * the way are a superset that a last pass over them trims).
+ */
+export function candidatesQ8(
+	n: i32,
+	fq: i32,
+	q8: usize,
+	scales: usize,
+	xq: usize,
+	t: f32,
+	c: f32,
+	excluded: usize,
+	k: i32,
+	heap: usize,
+	cand: usize,
+	out: usize
+): i32 {
+	let size = 0;
+	let tau: f32 = -Infinity;
+	let m = 0;
+	let r = q8;
+	for (let i = 0; i < n; i++, r += <usize>fq) {
+		if (load<u8>(excluded + <usize>i)) continue;
+		let acc0 = i32x4.splat(0);
+		let acc1 = i32x4.splat(0);
+		for (let j = 0; j < fq; j += 16) {
+			const b = v128.load(r + <usize>j);
+			const x = xq + ((<usize>j) << 1);
+			acc0 = i32x4.add(acc0, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(b), v128.load(x)));
+			acc1 = i32x4.add(acc1, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(b), v128.load(x, 16)));
+		}
+		const sum = i32x4.add(acc0, acc1);
+		const d =
+			i32x4.extract_lane(sum, 0) +
+			i32x4.extract_lane(sum, 1) +
+			(i32x4.extract_lane(sum, 2) + i32x4.extract_lane(sum, 3));
+		const at = (<usize>i) << 2;
+		const cs = c * load<f32>(scales + at);
+		const a = load<f32>(scales + at) * (t * <f32>d);
+		store<f32>(out + at, a);
+		const l = a - cs;
+		if (size < k) {
+			heapPush(heap, size++, l);
+			if (size == k) tau = load<f32>(heap);
+		} else if (l > tau) {
+			heapReplaceRoot(heap, k, l);
+			tau = load<f32>(heap);
+		}
+		if (a + cs >= tau) {
+			store<i32>(cand + ((<usize>m) << 2), i);
+			m++;
+		}
+	}
+	let kept = 0;
+	for (let j = 0; j < m; j++) {
+		const i = load<i32>(cand + ((<usize>j) << 2));
+		const at = (<usize>i) << 2;
+		if (load<f32>(out + at) + c * load<f32>(scales + at) >= tau) {
+			store<i32>(cand + ((<usize>kept) << 2), i);
+			kept++;
+		}
+	}
+	return kept;
+}
+
+/** Min-heap of floats: add `v` to the `size` entries at `heap`. */
+function heapPush(heap: usize, size: i32, v: f32): void {
+	let j = size;
+	while (j > 0) {
+		const p = (j - 1) >> 1;
+		const pv = load<f32>(heap + ((<usize>p) << 2));
+		if (pv <= v) break;
+		store<f32>(heap + ((<usize>j) << 2), pv);
+		j = p;
+	}
+	store<f32>(heap + ((<usize>j) << 2), v);
+}
+
+/** Min-heap of `size` floats: replace the root (the least) by `v`. */
+function heapReplaceRoot(heap: usize, size: i32, v: f32): void {
+	let j = 0;
+	for (;;) {
+		const a = 2 * j + 1;
+		if (a >= size) break;
+		let c = a;
+		let cv = load<f32>(heap + ((<usize>a) << 2));
+		if (a + 1 < size) {
+			const bv = load<f32>(heap + ((<usize>(a + 1)) << 2));
+			if (bv < cv) {
+				c = a + 1;
+				cv = bv;
+			}
+		}
+		if (cv >= v) break;
+		store<f32>(heap + ((<usize>j) << 2), cv);
+		j = c;
+	}
+	store<f32>(heap + ((<usize>j) << 2), v);
+}
+
+/** out[j] = f_{cand[j]} . x for m rows of `items` [n, f]: the same float32 sums as scoreItems. */
+export function scoreRows(m: i32, cand: usize, f: i32, items: usize, x: usize, out: usize): void {
+	const row = (<usize>f) << 2;
+	for (let j = 0; j < m; j++) {
+		const i = <usize>load<i32>(cand + ((<usize>j) << 2));
+		store<f32>(out + ((<usize>j) << 2), dot(items + i * row, x, f));
+	}
+}

@@ -45,6 +45,12 @@ export async function readDataset(file: Blob, weighting: Weighting): Promise<Dat
  */
 export const RECOMMEND_USER_MEASURE = 'musicrec:recommend-user';
 
+/**
+ * The Recommend page's measure from the submit of "For a user" until the list is in the
+ * document (the call above, then the page's update), recorded after each call's measure.
+ */
+export const RECOMMEND_SHOWN_MEASURE = 'musicrec:recommend-shown';
+
 export class ModelSession {
 	readonly record: ModelRecord;
 	readonly model: AlsModel;
@@ -54,6 +60,8 @@ export class ModelSession {
 	readonly #datasetUserIndex: Map<string, number>;
 	/** Top-n by the WebAssembly scorer (item factors resident); undefined: tfjs ops. */
 	#scorer: Promise<ItemScorer | undefined>;
+	/** The scorer once built: used without an await, so a call does not yield before it scores. */
+	#scorerReady: ItemScorer | undefined;
 
 	/** Builds the model's tensors on the current tfjs backend. */
 	constructor(record: ModelRecord, dataset: DatasetView) {
@@ -73,7 +81,10 @@ export class ModelSession {
 		this.#userIndex = new Map(record.userIds.map((id, i) => [id, i]));
 		this.#itemIndex = new Map(record.itemIds.map((id, i) => [id, i]));
 		this.#datasetUserIndex = new Map(dataset.userIds.map((id, i) => [id, i]));
-		this.#scorer = ItemScorer.create(record.itemFactors, f).catch(() => undefined);
+		this.#scorer = ItemScorer.create(record.itemFactors, f).then(
+			(scorer) => (this.#scorerReady = scorer),
+			() => undefined
+		);
 	}
 
 	/** Model index of a song id, undefined when the model does not know it. */
@@ -150,7 +161,7 @@ export class ModelSession {
 		exclude: boolean
 	): Promise<Recommendation[]> {
 		const excluded = exclude ? history.items : undefined;
-		const scorer = await this.#scorer;
+		const scorer = this.#scorerReady ?? (await this.#scorer);
 		const top = scorer
 			? scorer.topN(x, n, excluded)
 			: await this.model.recommendForFactors(x, n, excluded);
@@ -172,6 +183,7 @@ export class ModelSession {
 
 	dispose(): void {
 		this.#scorer = Promise.resolve(undefined);
+		this.#scorerReady = undefined;
 		this.model.dispose();
 	}
 }

@@ -18,6 +18,22 @@ export interface KernelExports {
 	gramOf(n: number, f: number, fixed: number, lambda: number, gram: number): void;
 	observedLoss(...args: number[]): number;
 	scoreItems(n: number, f: number, items: number, x: number, out: number): void;
+	quantiseRows(n: number, f: number, items: number, fq: number, q8: number, scales: number): void;
+	candidatesQ8(
+		n: number,
+		fq: number,
+		q8: number,
+		scales: number,
+		xq: number,
+		t: number,
+		c: number,
+		excluded: number,
+		k: number,
+		heap: number,
+		cand: number,
+		out: number
+	): number;
+	scoreRows(m: number, cand: number, f: number, items: number, x: number, out: number): void;
 }
 interface WasmApi {
 	compile(bytes: Uint8Array): Promise<WasmModule>;
