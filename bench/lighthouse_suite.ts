@@ -18,6 +18,7 @@ import { chromium } from 'playwright-core';
 import { CONTENT_TYPES } from '../tests/e2e/static_server';
 import { chromiumPath } from '../tests/e2e/browser';
 import type { Options } from './args';
+import { mendBlobSizes, type DevtoolsEvent } from './lighthouse_log';
 import { round } from './measure';
 
 /** Lighthouse scores (0-100) and the key metrics of one route of the built site. */
@@ -35,8 +36,14 @@ export interface LighthouseRecord {
 	tbt_ms: number;
 	cls: number;
 	speed_index_ms: number;
+	/** Longest main-thread task as it ran (unthrottled), ms: none should pass 50. */
+	longest_task_ms: number;
 	/** Audits of the three categories that did not pass (score < 1), by id. */
 	failed_audits: string[];
+	/** blob: loads whose unknown size (-1) was read as 0 bytes before auditing (see mendBlobSizes). */
+	blob_sizes_mended: number;
+	/** Lighthouse runs it took (a run whose trace recording failed is run again, see RETRY). */
+	attempts: number;
 	run: number;
 }
 
@@ -128,12 +135,8 @@ export async function lighthouseSuite(options: Options): Promise<LighthouseRecor
 	try {
 		for (let run = 1; run <= runs; run++) {
 			for (const route of only.split(',')) {
-				const { record, report } = await audit(
-					new URL(route.slice(1), server.url).href,
-					route,
-					run,
-					chromePath
-				);
+				const url = new URL(route.slice(1), server.url).href;
+				const { record, report } = await auditWithRetries(url, route, run, chromePath);
 				records.push(record);
 				if (reports) {
 					mkdirSync(reports, { recursive: true });
@@ -149,6 +152,44 @@ export async function lighthouseSuite(options: Options): Promise<LighthouseRecor
 	}
 }
 
+/** A Lighthouse run that produced no report: its runtimeError (code and message). */
+class RuntimeError extends Error {
+	constructor(
+		url: string,
+		readonly error: { code: string; message: string }
+	) {
+		super(`lighthouse on ${url}: ${error.message} (${error.code})`);
+	}
+}
+
+/**
+ * Runtime errors where Lighthouse lost the trace recording itself and asks to be run again
+ * (it happens now and then on this machine, on any route): at most two more runs, in a fresh
+ * browser. Any other error stops the suite.
+ */
+const RETRY = new Set(['NO_NAVSTART', 'NO_TRACING_STARTED', 'NO_RESOURCE_REQUEST']);
+const MAX_ATTEMPTS = 3;
+
+async function auditWithRetries(
+	url: string,
+	route: string,
+	run: number,
+	chromePath: string
+): Promise<{ record: LighthouseRecord; report: string }> {
+	for (let attempt = 1; ; attempt++) {
+		try {
+			const result = await audit(url, route, run, chromePath);
+			result.record.attempts = attempt;
+			return result;
+		} catch (e) {
+			if (!(e instanceof RuntimeError) || !RETRY.has(e.error.code) || attempt >= MAX_ATTEMPTS) {
+				throw e;
+			}
+			console.error(`${e.message}: run ${attempt} of ${MAX_ATTEMPTS}, running again`);
+		}
+	}
+}
+
 async function audit(
 	url: string,
 	route: string,
@@ -156,6 +197,7 @@ async function audit(
 	chromePath: string
 ): Promise<{ record: LighthouseRecord; report: string }> {
 	const profile = mkdtempSync(join(tmpdir(), 'musicrec-lighthouse-profile-'));
+	const artifacts = mkdtempSync(join(tmpdir(), 'musicrec-lighthouse-artifacts-'));
 	const chrome = await chromeLauncher.launch({
 		chromePath,
 		chromeFlags: CHROME_FLAGS,
@@ -182,16 +224,24 @@ async function audit(
 		} finally {
 			await warm.close();
 		}
-		const result = await lighthouse(url, {
+		const flags = {
 			port: chrome.port,
-			output: 'json',
-			logLevel: 'error',
+			output: 'json' as const,
+			logLevel: 'error' as const,
 			onlyCategories: CATEGORIES,
 			disableStorageReset: true
-		});
+		};
+		// Gather (the page load, its trace and DevTools log) and audit in two steps, as the
+		// CLI's -G and -A do, with the blob: sizes mended in between.
+		await lighthouse(url, { ...flags, gatherMode: artifacts });
+		const logFile = join(artifacts, 'defaultPass.devtoolslog.json');
+		const log = JSON.parse(readFileSync(logFile, 'utf8')) as DevtoolsEvent[];
+		const mended = mendBlobSizes(log);
+		writeFileSync(logFile, JSON.stringify(log));
+		const result = await lighthouse(url, { ...flags, auditMode: artifacts });
 		if (!result) throw new Error(`lighthouse returned nothing for ${url}`);
 		const lhr = result.lhr;
-		if (lhr.runtimeError) throw new Error(`lighthouse on ${url}: ${lhr.runtimeError.message}`);
+		if (lhr.runtimeError) throw new RuntimeError(url, lhr.runtimeError);
 		const score = (id: string) => Math.round((lhr.categories[id]?.score ?? 0) * 100);
 		const metric = (id: string) => lhr.audits[id]?.numericValue ?? NaN;
 		const failed = CATEGORIES.flatMap((c) =>
@@ -214,12 +264,23 @@ async function audit(
 			tbt_ms: Math.round(metric('total-blocking-time')),
 			cls: round(metric('cumulative-layout-shift'), 3),
 			speed_index_ms: Math.round(metric('speed-index')),
+			longest_task_ms: Math.round(longestTask(lhr)),
 			failed_audits: [...new Set(failed)],
+			blob_sizes_mended: mended,
+			attempts: 1,
 			run
 		};
 		return { record, report: JSON.stringify(lhr) };
 	} finally {
 		chrome.kill();
 		rmSync(profile, { recursive: true, force: true });
+		rmSync(artifacts, { recursive: true, force: true });
 	}
+}
+
+/** The longest top-level main-thread task of the trace as it ran (not the simulated one), ms. */
+function longestTask(lhr: { audits: Record<string, { details?: unknown }> }): number {
+	const details = lhr.audits['main-thread-tasks']?.details as
+		{ items?: { duration?: number }[] } | undefined;
+	return Math.max(0, ...(details?.items ?? []).map((t) => t.duration ?? 0));
 }

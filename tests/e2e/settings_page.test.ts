@@ -15,6 +15,29 @@ describe('Settings page (built static site, headless Chromium)', () => {
 	const probeCell = (name: string) =>
 		page.locator(`[data-testid=probe-table] tr[data-backend=${name}] [data-testid=probe-ok]`);
 
+	/** True once tfjs-core ran in the page's main thread (its engine registers this global). */
+	const tfjsOnMainThread = () =>
+		page.evaluate(() => (globalThis as { _tfengine?: unknown })._tfengine !== undefined);
+
+	it('shows isolation and wasm threads without loading tfjs on the main thread', async () => {
+		// First visit (reloads once for isolation), then a returning visit.
+		for (const visit of ['first', 'returning']) {
+			if (visit === 'first') await page.goto(new URL('settings/', app.url).href);
+			else await page.reload();
+			const line = page.getByTestId('isolation');
+			// the threads come from tfjs-wasm started in the probe worker
+			await line.filter({ hasText: /wasm threads:\s*\d+/ }).waitFor({ timeout: 60_000 });
+			expect((await line.textContent())?.replace(/\s+/g, ' ')).toMatch(
+				/^Cross-origin isolated: yes, wasm threads: [1-8] *$/
+			);
+			expect(await tfjsOnMainThread()).toBe(false);
+		}
+		// The check sees tfjs where a page does load it on the main thread (Recommend scores there).
+		await page.getByRole('link', { name: 'Recommend' }).click();
+		await page.waitForURL(/\/recommend\/$/);
+		await expect.poll(tfjsOnMainThread).toBe(true);
+	});
+
 	it('probes, remembers the chosen backend and training uses it', async () => {
 		// The demo dataset is stored on the first visit of the Data page.
 		await loadDemo(page, app.url);

@@ -3,7 +3,7 @@
  * report each result as it arrives.
  */
 import type { ProbeCommand, ProbeEvent } from '$lib/workers/probe.worker';
-import type { ProbeResult } from './tf_backends';
+import type { ProbeResult } from './backend_choice';
 
 /**
  * Probe the backends off the main thread (all of them unless `options` says otherwise);

@@ -16,21 +16,9 @@ import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-si
 import wasmThreadedUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 // The threaded module's own source, emitted unminified as a file (see prepareThreadedStart).
 import threadedFactoryUrl from '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js?url';
+import { BACKENDS, chooseBackend, type BackendName, type ProbeResult } from './backend_choice';
 
-export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
-export const BACKENDS: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
-
-export interface ProbeResult {
-	readonly name: BackendName;
-	readonly ok: boolean;
-	/** Best time of the probe matMul, ms. */
-	readonly ms?: number;
-	/** wasm only: threads the backend runs (1 = the single-threaded binary). */
-	readonly threads?: number;
-	/** A software rasteriser or fallback adapter (not eligible for auto selection). */
-	readonly software?: boolean;
-	readonly error?: string;
-}
+export { BACKENDS, chooseBackend, type BackendName, type ProbeResult } from './backend_choice';
 
 /**
  * Most wasm threads used: the threaded binary preallocates a pool of 8 pthread workers, and a
@@ -229,13 +217,6 @@ export async function probeBackend(name: BackendName, size = 256, reps = 2): Pro
 	} catch (e) {
 		return { name, ok: false, error: e instanceof Error ? e.message : String(e) };
 	}
-}
-
-/** The winner among probe results: fastest hardware (or CPU-side) backend that works. */
-export function chooseBackend(results: readonly ProbeResult[]): BackendName {
-	const eligible = results.filter((r) => r.ok && !r.software && r.ms !== undefined);
-	eligible.sort((a, b) => (a.ms ?? Infinity) - (b.ms ?? Infinity));
-	return eligible[0]?.name ?? 'cpu';
 }
 
 /**
