@@ -135,6 +135,9 @@ const ODD_ROWS = [
 	'u1,s1,\t,a,b,1', // whitespace-only context: missing
 	'u1,s1, discover,a,b,1', // leading space: a value of its own
 	'u 1,s 1,discover,a,b,1', // inner spaces are part of the id
+	'u1,s1,\u3000,a,b,1', // a context of Unicode whitespace only: missing
+	'u1,s1, \u00a0,a,b,0',
+	'u日1,s🎵1,発見,a,b,1', // non-ASCII inside ids and in a context value
 	''
 ];
 
@@ -176,6 +179,28 @@ describe('ingest reading whole lines in place', () => {
 			expect(paths.grouped + paths.inPlace + paths.split).toBe(r.rows);
 			expect(paths.split).toBeGreaterThanOrEqual(HEAD_ROWS);
 		}
+	});
+
+	it('reads the lines of a non-ASCII chunk in place from their UTF-8 (U+FFFD lines apart)', async () => {
+		const text = kkboxText(6, ODD_ROWS);
+		const [r, paths] = (await expectSameAllWays(text, { badLines: 'skip' })) as [
+			{ rows: number; badLines: { count: number } },
+			Paths
+		];
+		expect(r.badLines.count).toBe(10);
+		// Good rows whose context holds U+FFFD and the odd rows are split; the rest are grouped.
+		expect(paths.grouped).toBeGreaterThan((r.rows - HEAD_ROWS) / 2);
+		// The missing counts include the contexts of Unicode whitespace only.
+		const weighted = ['user\titem\tweight'];
+		for (let k = 0; k < HEAD_ROWS + 40; k++) {
+			const w = ['3', '3\u00a0', '\u30003', '２', ' 4'][k % 5];
+			weighted.push(`uü${k % 7}\tií${k % 11}\t${w}`);
+		}
+		const [, weightedPaths] = await expectSameAllWays(weighted.join('\n') + '\n', {
+			weighting: 'raw',
+			badLines: 'skip'
+		});
+		expect(weightedPaths!.grouped).toBeGreaterThan(0);
 	});
 
 	it('stops with the same error and message at each bad row', async () => {

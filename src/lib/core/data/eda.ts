@@ -2,7 +2,7 @@ import { Rng } from '../random';
 import { nnz } from './csr';
 import { detachField } from './csv_tokenizer';
 import { IdInterner } from './id_interner';
-import { asciiString } from './wtf8';
+import { decodeWtf8 } from './wtf8';
 import type { Csr } from './csr';
 import type { Interactions } from './interactions';
 import type { Schema, SchemaKind } from './schema';
@@ -110,11 +110,11 @@ function isMissing(v: string): boolean {
 	return v.length === 0 || (v.charCodeAt(0) <= 32 && v.trim().length === 0);
 }
 
-/** `isMissing` of the ASCII field `bytes[a, b)`: empty, or only spaces and control characters. */
+/** `isMissing` of the field whose UTF-8 is `bytes[a, b)`. */
 function missingSpan(bytes: Uint8Array, a: number, b: number): boolean {
 	if (a === b) return true;
 	if (bytes[a] > 32) return false;
-	return isMissing(asciiString(bytes, a, b));
+	return isMissing(decodeWtf8(bytes, a, b));
 }
 
 /** Value counts for one categorical column; the value index points into parallel arrays. */
@@ -299,7 +299,7 @@ export class EdaAccumulator {
 	private groupMissing = new Int32Array(64);
 
 	/**
-	 * A new group from a row read in place from ASCII bytes (field `c` is
+	 * A new group from a row read in place from its UTF-8 (field `c` is
 	 * `bytes[starts[c], ends[c])`, `fieldCount` fields, `wantsHead` false); returns its index.
 	 * Its first row is counted by `addGrouped`, like every other.
 	 */
@@ -367,9 +367,9 @@ export class EdaAccumulator {
 	}
 
 	/**
-	 * `add` for a row read in place from ASCII bytes: field `c` is `bytes[starts[c], ends[c])`.
-	 * The caller has checked there are `fieldCount` fields, that they hold only ASCII and that
-	 * `wantsHead` is false; counts are the same as `add` of the split fields.
+	 * `add` for a row read in place from its UTF-8: field `c` is `bytes[starts[c], ends[c])`.
+	 * The caller has checked there are `fieldCount` fields and that `wantsHead` is false;
+	 * counts are the same as `add` of the split fields.
 	 */
 	addByteSpans(
 		bytes: Uint8Array,

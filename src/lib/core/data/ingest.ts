@@ -10,7 +10,7 @@ import { detectSchema, sniffDelimiter } from './schema';
 import type { Schema, SchemaKind } from './schema';
 import { Vocabulary } from './vocabulary';
 import { countWeight, kkboxWeight, resolveWeighting } from './weights';
-import { asciiString } from './wtf8';
+import { decodeWtf8, encodeWtf8 } from './wtf8';
 import type { CountWeighting, KkboxWeighting, Weighting } from './weights';
 
 /** The part of `AbortSignal` ingest reads (the core has no DOM types). */
@@ -38,6 +38,18 @@ export type IngestChunk = string | Uint8Array;
  */
 export interface Utf8Decoder {
 	decode(input?: Uint8Array, options?: { stream?: boolean }): string;
+}
+
+/** The part of the WHATWG TextEncoder ingest uses. */
+interface Utf8Encoder {
+	encodeInto(source: string, destination: Uint8Array): { read: number; written: number };
+}
+
+let sharedEncoder: Utf8Encoder | undefined;
+
+function utf8Encoder(): Utf8Encoder {
+	const Encoder = (globalThis as unknown as { TextEncoder: new () => Utf8Encoder }).TextEncoder;
+	return (sharedEncoder ??= new Encoder());
 }
 
 function utf8Decoder(): Utf8Decoder {
@@ -302,6 +314,12 @@ export async function ingest(
 	let ends = new Int32Array(0);
 	/** The bytes of the chunk being pushed when they are all ASCII (then bytes[i] = text[i]). */
 	let chunkBytes: Uint8Array | undefined;
+	/** Position of a U+FFFD at or after the current line in a non-ASCII chunk (-1: none). */
+	let replacementAt = -1;
+	/** The UTF-8 of the current line of a non-ASCII chunk. */
+	let lineBytes = new Uint8Array(1024);
+	/** Whether the chunk being pushed was decoded from bytes (else given as a string). */
+	let textFromBytes = false;
 	/** Index of the user of the last row read in place (-1: none). */
 	let runUser = -1;
 
@@ -334,7 +352,7 @@ export async function ingest(
 			target = c - 48;
 			w = kkboxWeight(kkboxMode, target);
 		} else if (ok && s.weightColumn !== undefined) {
-			raw = parseWeight(asciiString(b, starts[s.weightColumn], ends[s.weightColumn]));
+			raw = parseWeight(decodeWtf8(b, starts[s.weightColumn], ends[s.weightColumn]));
 			ok = raw === raw;
 			w = countWeight(countMode, raw);
 		}
@@ -344,13 +362,29 @@ export async function ingest(
 		tailWeight.push(w);
 	};
 
+	/**
+	 * The next delimiter at or after `from` in the line ending at `end`, or -1: found in the
+	 * line's text when it has one character per byte, else in its bytes.
+	 */
+	const find = (text: string | undefined, b: Uint8Array, end: number, from: number): number => {
+		if (text !== undefined) return text.indexOf(delimiter, from);
+		const code = delimiter === ',' ? 44 : 9;
+		for (let k = from; k < end; k++) if (b[k] === code) return k;
+		return -1;
+	};
+
 	/** The grouped path for one line; false when the line must take another path. */
-	const tailLine = (text: string, b: Uint8Array, start: number, end: number): boolean => {
+	const tailLine = (
+		text: string | undefined,
+		b: Uint8Array,
+		start: number,
+		end: number
+	): boolean => {
 		const s = schema!;
 		const n = s.fieldCount;
-		const d1 = text.indexOf(delimiter, start);
+		const d1 = find(text, b, end, start);
 		if (d1 === -1 || d1 >= end) return false;
-		let d2 = text.indexOf(delimiter, d1 + 1);
+		let d2 = find(text, b, end, d1 + 1);
 		if (d2 === -1 || d2 >= end) d2 = end;
 		if ((n === 2) !== (d2 === end)) return false;
 		if (start === d1 || d1 + 1 === d2) return false;
@@ -371,7 +405,7 @@ export async function ingest(
 				// Split the tail; a delimiter after the last expected field means too many.
 				let a = tailStart;
 				while (f < n) {
-					const k = text.indexOf(delimiter, a);
+					const k = find(text, b, end, a);
 					starts[f] = a;
 					if (k === -1 || k >= end) {
 						ends[f++] = end;
@@ -407,12 +441,45 @@ export async function ingest(
 	};
 
 	const onLine = (text: string, start: number, end: number, line: number): void => {
-		const s = schema;
-		const b = chunkBytes;
-		if (s === undefined || eda === undefined || eda.wantsHead || b === undefined) {
+		if (schema === undefined || eda === undefined || eda.wantsHead) {
 			return asRecord(text, start, end, line);
 		}
-		if (tailLayout && tailLine(text, b, start, end)) return;
+		let b = chunkBytes;
+		let t: string | undefined = text;
+		let a = start;
+		let e = end;
+		if (b === undefined) {
+			// A chunk with non-ASCII text: a line holding U+FFFD (bytes that were not UTF-8) is
+			// split; any other is read in place from its UTF-8, with a one-byte-per-character
+			// string of those bytes for the boundaries (a delimiter byte is never inside a
+			// multi-byte character).
+			if (replacementAt !== -1 && replacementAt < end) {
+				if (replacementAt < start) replacementAt = text.indexOf(REPLACEMENT, start);
+				if (replacementAt !== -1 && replacementAt < end) return asRecord(text, start, end, line);
+			}
+			if (lineBytes.length < 3 * (end - start)) {
+				lineBytes = new Uint8Array(Math.max(3 * (end - start), 2 * lineBytes.length));
+			}
+			b = lineBytes;
+			// Decoded text has no lone surrogates: the native encoder gives the same bytes.
+			e = textFromBytes
+				? utf8Encoder().encodeInto(text.slice(start, end), b).written
+				: encodeWtf8(text, b, 0, start, end);
+			t = undefined;
+			a = 0;
+		}
+		if (tailLayout && tailLine(t, b, a, e)) return;
+		if (!fieldLine(t, b, a, e)) asRecord(text, start, end, line);
+	};
+
+	/** The in-place path, field by field; false when the line must be split instead. */
+	const fieldLine = (
+		text: string | undefined,
+		b: Uint8Array,
+		start: number,
+		end: number
+	): boolean => {
+		const s = schema!;
 		const n = s.fieldCount;
 		if (starts.length < n) {
 			starts = new Int32Array(n);
@@ -421,9 +488,9 @@ export async function ingest(
 		let f = 0;
 		let a = start;
 		for (;;) {
-			const k = text.indexOf(delimiter, a);
+			const k = find(text, b, end, a);
 			if (k === -1 || k >= end) break;
-			if (f === n - 1) return asRecord(text, start, end, line); // too many fields
+			if (f === n - 1) return false; // too many fields
 			starts[f] = a;
 			ends[f] = k;
 			f++;
@@ -431,7 +498,7 @@ export async function ingest(
 		}
 		starts[f] = a;
 		ends[f] = end;
-		if (f !== n - 1) return asRecord(text, start, end, line); // too few fields
+		if (f !== n - 1) return false; // too few fields
 		// Ids must start and end with a printable ASCII character (nothing to trim).
 		const ua = starts[s.userColumn];
 		const ub = ends[s.userColumn];
@@ -445,29 +512,29 @@ export async function ingest(
 			!plain(b[ia]) ||
 			!plain(b[ib - 1])
 		) {
-			return asRecord(text, start, end, line);
+			return false;
 		}
 		let target = -1;
 		let raw = NaN;
 		let w = 1;
 		if (s.targetColumn !== undefined) {
 			const ta = starts[s.targetColumn];
-			if (ends[s.targetColumn] !== ta + 1) return asRecord(text, start, end, line);
+			if (ends[s.targetColumn] !== ta + 1) return false;
 			const c = b[ta];
 			if (c === 48) target = 0;
 			else if (c === 49) target = 1;
-			else return asRecord(text, start, end, line);
+			else return false;
 			w = kkboxWeight(kkboxMode, target);
 		} else if (s.weightColumn !== undefined) {
-			raw = parseWeight(text.slice(starts[s.weightColumn], ends[s.weightColumn]));
-			if (raw !== raw) return asRecord(text, start, end, line);
+			raw = parseWeight(decodeWtf8(b, starts[s.weightColumn], ends[s.weightColumn]));
+			if (raw !== raw) return false;
 			w = countWeight(countMode, raw);
 		}
 		rows++;
 		if ((rows & (ABORT_CHECK_ROWS - 1)) === 0 && signal?.aborted) throw cancelled(signal);
 		inPlaceRows++;
-		eda.addByteSpans(b, starts, ends, target, raw);
-		if (w < 0) return;
+		eda!.addByteSpans(b, starts, ends, target, raw);
+		if (w < 0) return true;
 		// KKBox rows come in runs of one user: compare with the last row's user before hashing.
 		if (runUser < 0 || !users.bytesEqual(runUser, b, ua, ub)) runUser = users.addBytes(b, ua, ub);
 		rowIdx.push(runUser);
@@ -475,12 +542,15 @@ export async function ingest(
 		values.push(w);
 		if (targets) targets.push(target);
 		rowsKept++;
+		return true;
 	};
 
 	let delimiter: ',' | '\t' = ',';
 	let tokenizer: CsvTokenizer | undefined;
-	const push = (text: string, bytes: Uint8Array | undefined): void => {
+	const push = (text: string, bytes: Uint8Array | undefined, fromBytes: boolean): void => {
 		chunkBytes = bytes;
+		textFromBytes = fromBytes;
+		replacementAt = bytes === undefined ? text.indexOf(REPLACEMENT) : -1;
 		tokenizer!.push(text);
 		chunkBytes = undefined;
 	};
@@ -528,10 +598,10 @@ export async function ingest(
 			if (line === undefined) continue;
 			delimiter = sniffDelimiter(line);
 			tokenizer = new CsvTokenizer(delimiter, onRecord, onLine);
-			push(pending, pendingBytes && concatBytes(pendingBytes));
+			push(pending, pendingBytes && concatBytes(pendingBytes), decoder !== undefined);
 			pending = '';
 		} else {
-			push(text, bytes);
+			push(text, bytes, typeof chunk !== 'string');
 		}
 		if (options.onProgress && rows - lastReported >= progressEvery) {
 			lastReported = rows;
@@ -545,9 +615,13 @@ export async function ingest(
 		pending += rest;
 		delimiter = sniffDelimiter(firstLine(pending, true) ?? '');
 		tokenizer = new CsvTokenizer(delimiter, onRecord, onLine);
-		push(pending, rest.length === 0 && pendingBytes ? concatBytes(pendingBytes) : undefined);
+		push(
+			pending,
+			rest.length === 0 && pendingBytes ? concatBytes(pendingBytes) : undefined,
+			decoder !== undefined
+		);
 	} else if (rest.length > 0) {
-		push(rest, undefined);
+		push(rest, undefined, true);
 	}
 	tokenizer.end();
 

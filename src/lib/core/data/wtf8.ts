@@ -9,11 +9,20 @@ export function wtf8MaxBytes(s: string): number {
 	return 3 * s.length;
 }
 
-/** Write `s` into `out` from `at` (room for `wtf8MaxBytes(s)` bytes); returns the end. */
-export function encodeWtf8(s: string, out: Uint8Array, at: number): number {
+/**
+ * Write `s[from, to)` into `out` from `at` (room for 3 bytes per code unit); returns the end.
+ * A surrogate pair cut by `from` or `to` is written as two lone surrogates.
+ */
+export function encodeWtf8(
+	s: string,
+	out: Uint8Array,
+	at: number,
+	from = 0,
+	to = s.length
+): number {
 	let p = at;
-	const n = s.length;
-	for (let i = 0; i < n; i++) {
+	const n = to;
+	for (let i = from; i < n; i++) {
 		let c = s.charCodeAt(i);
 		if (c < 0x80) {
 			out[p++] = c;
