@@ -157,6 +157,17 @@ function concatBytes(parts: Uint8Array[]): Uint8Array {
 	return out;
 }
 
+/**
+ * Reads the line `b[start, end)` in place (its text too when it has one character per byte);
+ * false when the line must take another path.
+ */
+type InPlaceReader = (
+	text: string | undefined,
+	b: Uint8Array,
+	start: number,
+	end: number
+) => boolean;
+
 /** A field quoted in a reason, cut to 40 characters. */
 function shown(field: string): string {
 	return field.length > 40 ? field.slice(0, 40) + '…' : field;
@@ -374,12 +385,7 @@ export async function ingest(
 	};
 
 	/** The grouped path for one line; false when the line must take another path. */
-	const tailLine = (
-		text: string | undefined,
-		b: Uint8Array,
-		start: number,
-		end: number
-	): boolean => {
+	const tailLine: InPlaceReader = (text, b, start, end) => {
 		const s = schema!;
 		const n = s.fieldCount;
 		const d1 = find(text, b, end, start);
@@ -473,12 +479,7 @@ export async function ingest(
 	};
 
 	/** The in-place path, field by field; false when the line must be split instead. */
-	const fieldLine = (
-		text: string | undefined,
-		b: Uint8Array,
-		start: number,
-		end: number
-	): boolean => {
+	const fieldLine: InPlaceReader = (text, b, start, end) => {
 		const s = schema!;
 		const n = s.fieldCount;
 		if (starts.length < n) {
