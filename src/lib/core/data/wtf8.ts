@@ -86,13 +86,3 @@ export function decodeWtf8(b: Uint8Array, start: number, end: number): string {
 	}
 	return units.length > 0 ? out + String.fromCharCode.apply(null, units) : out;
 }
-
-/** The ASCII bytes `b[start, end)` as a string (each byte one character). */
-export function asciiString(b: Uint8Array, start: number, end: number): string {
-	let out = '';
-	for (let a = start; a < end; a += 4096) {
-		const part = b.subarray(a, Math.min(end, a + 4096));
-		out += String.fromCharCode.apply(null, part as unknown as number[]);
-	}
-	return out;
-}
