@@ -30,7 +30,20 @@ export interface FederationRecord {
 	/** Centralized ALS with exact (Cholesky) solves, as many sweeps, same init and split. */
 	central_ndcg_at_10: number;
 	ratio: number;
+	/** Secure aggregation (`--secure on`): masked updates, only the survivors' sum unmasked. */
+	secure: boolean;
+	/** Clients (share index) that vanished after the key phase this round (`--dropouts D`). */
+	dropped: number[];
+	/** The plain aggregation of the same surviving clients' statistics against the same global. */
+	plain_ndcg_at_10: number;
+	max_abs_factor_diff_vs_plain: number;
+	/** Secure: the per-user clip bound published in the global (`--clip B`), null = none. */
+	clip_per_user?: number | null;
 	bytes_per_client: number;
+	/** Mean wall time of one client's part of the round, s. */
+	client_s: number;
+	/** Wall time of the coordinator's part of the round, s. */
+	coordinator_s: number;
 	round_s: number;
 	accepted: number;
 	users: number;
@@ -130,7 +143,13 @@ export async function federationSuite(options: Options): Promise<FederationRecor
 	const attacker = options.number('attacker', 0);
 	const attackFactor = options.number('attack-factor', 10);
 	const robust = options.choice('robust', ['on', 'off'] as const, 'off') === 'on';
+	const secure = options.choice('secure', ['on', 'off'] as const, 'off') === 'on';
+	const dropouts = options.number('dropouts', 0);
+	const clipText = options.optionalString('clip');
+	const clip = clipText === undefined ? null : Number(clipText);
 	options.assertAllUsed();
+	if (clip !== null && !(clip > 0)) throw new Error('--clip must be a positive number');
+	if (clip !== null && !secure) throw new Error('--clip is a secure-mode bound: add --secure on');
 	if (split === 'tab' && name !== 'kkbox10k') {
 		throw new Error('--split tab needs KKBox (source_system_tab); use --dataset kkbox10k');
 	}
@@ -166,7 +185,9 @@ export async function federationSuite(options: Options): Promise<FederationRecor
 		attack,
 		...(attack !== 'none' ? { attacker } : {}),
 		...(attack === 'scaled' ? { attack_factor: attackFactor } : {}),
-		robust
+		robust,
+		secure,
+		...(secure ? { clip_per_user: clip } : {})
 	};
 	const records: FederationRecord[] = [];
 	await simulate({
@@ -184,6 +205,8 @@ export async function federationSuite(options: Options): Promise<FederationRecor
 			? { attack: { kind: attack, client: attacker, factor: attackFactor } }
 			: {}),
 		robust,
+		...(secure ? { secure: { clipPerUser: clip } } : {}),
+		dropouts,
 		onRound: (r) => {
 			const record: FederationRecord = {
 				...base,
@@ -191,7 +214,12 @@ export async function federationSuite(options: Options): Promise<FederationRecor
 				ndcg_at_10: round(r.ndcg_at_10),
 				central_ndcg_at_10: round(r.central_ndcg_at_10),
 				ratio: round(r.ndcg_at_10 / r.central_ndcg_at_10),
+				dropped: [...r.dropped],
+				plain_ndcg_at_10: round(r.plain_ndcg_at_10),
+				max_abs_factor_diff_vs_plain: r.max_abs_factor_diff_vs_plain,
 				bytes_per_client: Math.round(r.bytes_per_client),
+				client_s: round(r.client_s, 3),
+				coordinator_s: round(r.coordinator_s, 3),
 				round_s: round(r.round_s, 2),
 				accepted: r.accepted,
 				flagged: [...r.flagged],
@@ -200,7 +228,9 @@ export async function federationSuite(options: Options): Promise<FederationRecor
 			records.push(record);
 			console.error(
 				`round ${r.round}: ndcg ${record.ndcg_at_10} central ${record.central_ndcg_at_10} ` +
-					`bytes ${record.bytes_per_client} ${record.round_s}s` +
+					`plain ${record.plain_ndcg_at_10} (max |dY| ${record.max_abs_factor_diff_vs_plain.toExponential(2)}) ` +
+					`bytes ${record.bytes_per_client} client ${record.client_s}s coordinator ${record.coordinator_s}s ${record.round_s}s` +
+					(r.dropped.length > 0 ? ` dropped ${r.dropped.join(', ')}` : '') +
 					(r.flagged.length + r.rejected.length > 0
 						? ` left out ${[...r.flagged, ...r.rejected].map((c) => `${c.client} (${c.check})`).join(', ')}`
 						: '')

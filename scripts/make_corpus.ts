@@ -377,7 +377,7 @@ function addEnvelopeCases(
 ): void {
 	const e = (name: string, about: string, text: string, expect: Expect, max?: number): void =>
 		envelope(name, kind, about, text, expect, max);
-	const what = `a ${kind}`;
+	const what = `${kind === 'update' ? 'an' : 'a'} ${kind}`;
 	e(
 		'truncated',
 		'the first half of a valid file',
@@ -414,7 +414,10 @@ function addEnvelopeCases(
 		'wrong_kind',
 		`kind "${otherKind}"`,
 		resealed(valid, (f) => (f.kind = otherKind)),
-		fail('file/wrong-kind', `holds a ${otherKind}, expected ${what}`)
+		fail(
+			'file/wrong-kind',
+			`holds ${otherKind === 'update' ? 'an' : 'a'} ${otherKind}, expected ${what}`
+		)
 	);
 	e(
 		'missing_meta',

@@ -38,7 +38,16 @@ export type ErrorCode =
 	| 'federation/duplicate-client'
 	| 'federation/outlier'
 	| 'federation/no-updates'
-	| 'federation/bad-proposal';
+	| 'federation/bad-proposal'
+	| 'federation/no-crypto'
+	| 'federation/bad-key'
+	| 'federation/bad-share'
+	| 'federation/cohort-too-small'
+	| 'federation/not-in-roster'
+	| 'federation/wrong-roster'
+	| 'federation/late'
+	| 'federation/secure-refused'
+	| 'federation/too-few-shares';
 
 export class MusicrecError extends Error {
 	readonly code: ErrorCode;

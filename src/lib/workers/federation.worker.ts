@@ -20,8 +20,9 @@ import {
 	type PublishedGlobal
 } from '$lib/core/federation/global_file';
 import { encodeUpdateFile, type UpdateCounts } from '$lib/core/federation/update_file';
-import { screenUpdates, type RobustFlag } from '$lib/core/federation/robust';
-import { validateUpdates, type ValidationResult } from '$lib/core/federation/validate';
+import type { RobustFlag } from '$lib/core/federation/robust';
+import type { ValidationResult } from '$lib/core/federation/validate';
+import { screenRound, type ScreenedRound } from '$lib/core/federation/plain_round';
 import { blobByteChunks } from '$lib/platform/file_chunks';
 
 /** Main thread to worker. */
@@ -165,23 +166,13 @@ function cryptoRandom(): number {
 	return a[0] / 2 ** 32;
 }
 
-function summarize(
-	texts: readonly string[],
-	v: ValidationResult,
-	flagged: readonly RobustFlag[]
-): ValidationSummary {
-	const bad = new Set([...v.rejected, ...flagged].map((r) => r.index));
-	const accepted: number[] = [];
-	for (let i = 0; i < texts.length; i++) if (!bad.has(i)) accepted.push(i);
-	return { accepted, rejected: v.rejected, clipped: v.clipped, flagged: [...flagged] };
-}
-
-/** The file positions of `validation.accepted` (valid files, in order, duplicates dropped). */
-function acceptedPositions(texts: readonly string[], v: ValidationResult): number[] {
-	const bad = new Set(v.rejected.map((r) => r.index));
-	const out: number[] = [];
-	for (let i = 0; i < texts.length; i++) if (!bad.has(i)) out.push(i);
-	return out;
+function summarize(r: ScreenedRound): ValidationSummary {
+	return {
+		accepted: r.keptPositions,
+		rejected: r.validation.rejected,
+		clipped: r.validation.clipped,
+		flagged: [...r.flagged]
+	};
 }
 
 /** The global on a dataset file read with the global's weighting (see `evaluateGlobal`). */
@@ -277,11 +268,8 @@ export async function runFederationCommand(
 			return;
 		}
 		post({ type: 'stage', stage: 'validating' });
-		const validation = validateUpdates(global, command.texts);
-		const screened = command.robust ? screenUpdates(global, validation.accepted) : undefined;
-		const positions = acceptedPositions(command.texts, validation);
-		const flagged = (screened?.flagged ?? []).map((f) => ({ ...f, index: positions[f.index] }));
-		const summary = summarize(command.texts, validation, flagged);
+		const screened = screenRound(global, command.texts, { robust: command.robust });
+		const summary = summarize(screened);
 		if (command.type === 'validate') {
 			post({ type: 'validate-done', result: summary });
 			return;
@@ -290,9 +278,7 @@ export async function runFederationCommand(
 		// Compact mode takes per-item secant steps, which need the previous round's state.
 		const compactState =
 			global.model.mode === 'compact' ? (command.compactState ?? createCompactState()) : undefined;
-		const next = publishGlobal(
-			aggregate(global, screened ? screened.kept : validation.accepted, { compactState })
-		);
+		const next = publishGlobal(aggregate(global, screened.kept, { compactState }));
 		let metrics: GlobalEvaluation | undefined;
 		let metricsError: string | undefined;
 		if (command.dataset !== undefined) {

@@ -144,7 +144,7 @@ describe('validateUpdates', () => {
 		expectReject(7, 'federation/bad-shape', /ascending/);
 		expectReject(8, 'federation/wrong-mode', /compact mode.*exact mode/);
 		expectReject(9, 'file/checksum', /checksum does not match/);
-		expectReject(10, 'file/wrong-kind', /holds a global, expected a update/);
+		expectReject(10, 'file/wrong-kind', /holds a global, expected an update/);
 		expectReject(11, 'file/not-json', /truncated or not JSON/);
 		for (const r of result.rejected) expect(r.reason.length).toBeGreaterThan(20);
 		expect(result.rejected).toHaveLength(11);

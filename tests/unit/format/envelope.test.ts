@@ -137,7 +137,7 @@ describe('envelope', () => {
 		check({ format: undefined }, 'file/bad-format', /format is missing/);
 		check({ version: 2 }, 'file/bad-version', /newer musicrec/);
 		check({ version: '1' }, 'file/bad-version', /version/);
-		check({ kind: 'update' }, 'file/wrong-kind', /holds a update, expected a global/);
+		check({ kind: 'update' }, 'file/wrong-kind', /holds an update, expected a global/);
 		check({ kind: 'weights' }, 'file/bad-field', /kind/);
 		check({ created_at: 5 }, 'file/bad-field', /created_at/);
 		check({ meta: undefined }, 'file/bad-field', /meta/);

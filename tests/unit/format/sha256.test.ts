@@ -36,4 +36,23 @@ describe('sha256', () => {
 		expect(Buffer.from(utf8(text)).equals(Buffer.from(text, 'utf8'))).toBe(true);
 		expect(sha256Hex(text)).toBe(nodeSha(text));
 	});
+
+	it('hashes long text as its UTF-8 (buffer boundaries inside multi-byte characters, lone surrogates)', () => {
+		const rng = new Rng(3);
+		const pieces = ['a', 'Z', '0', 'é', '周', '🎵', '\ud800', '\udfff', '"', '\n'];
+		for (const length of [70_000, 131_075]) {
+			let text = '';
+			while (text.length < length) text += pieces[rng.int(pieces.length)].repeat(1 + rng.int(40));
+			const h = new Sha256();
+			// In two calls, cut at an arbitrary point.
+			const cut = rng.int(text.length);
+			h.updateText(text.slice(0, cut)).updateText(text.slice(cut));
+			const whole = Buffer.concat([
+				Buffer.from(text.slice(0, cut), 'utf8'),
+				Buffer.from(text.slice(cut), 'utf8')
+			]);
+			expect(h.hex()).toBe(nodeSha(whole));
+			expect(sha256Hex(text)).toBe(nodeSha(Buffer.from(text, 'utf8')));
+		}
+	});
 });

@@ -77,32 +77,33 @@ function secantStep(
 export const DEFAULT_MIN_SUPPORT = 2;
 
 /**
- * The next global from the accepted updates of a round (validate them first: this only
- * re-checks mode, width and index ranges). With `G = sum_k G_k`:
- * - exact: `A_i = sum_k A_ki`, `b_i = sum_k b_ki`, and every catalog item is solved exactly
- *   (float64 Cholesky) from `(G + A_i + lambda I) y_i = b_i`. That is the centralized ALS item
- *   step; an item no client touched has A_i = 0, b_i = 0, hence y_i = 0, as centralized.
- * - compact: `g = sum_k g_k`; the gradient of the loss in Y is `2 (Y G + g + lambda Y)`
- *   (row i: `2((G + lambda I) y_i + g_i)`, since `g_i = A_i y_i - b_i`). Preconditioning by
- *   `(G + lambda I)^-1` and stepping eta/2 gives
- *   `y_i <- (1 - eta) y_i - eta (G + lambda I)^-1 g_i`; at eta = 1 that is
- *   `(G + lambda I)^-1 (b_i - A_i y_i)`, one fixed-point (block Jacobi) step towards the exact
- *   item solution, and untouched items go to 0 as in exact mode.
- * New songs (both modes): a song proposed by at least `minSupport` distinct clients (by client
- * id) is appended to the catalog, in ascending id order, with
- * `(G + sum_k A_kj + lambda I) y_j = sum_k b_kj` summed over the clients that proposed it,
- * the exact item step for it; existing catalog indices do not move.
- * Returns round + 1 with previousChecksum = the current global's checksum.
+ * The summed statistics of a round's clients (float64): `G = sum_k G_k`, and by mode
+ * `A_i = sum_k A_ki`, `b_i = sum_k b_ki` with the items any client touched (exact), or
+ * `g = sum_k g_k` (compact). Plain rounds sum the accepted updates (`sumUpdates`); secure
+ * rounds unmask exactly this sum and nothing else (secure/coordinator.ts).
  */
-export function aggregate(
-	current: PublishedGlobal,
-	updates: readonly ClientUpdate[],
-	options: AggregateOptions = {}
-): GlobalModel {
-	const model = current.model;
+export interface StatisticSums {
+	/** G, [f, f] row-major. */
+	readonly gram: Float64Array;
+	readonly payload:
+		| {
+				readonly mode: 'exact';
+				/** A, [catalog, f(f+1)/2]. */
+				readonly itemGrams: Float64Array;
+				/** b, [catalog, f]. */
+				readonly itemTargets: Float64Array;
+				/** 1 for catalog items some client touched. */
+				readonly touched: Uint8Array;
+		  }
+		| {
+				readonly mode: 'compact';
+				/** g, [catalog, f]. */
+				readonly gradient: Float64Array;
+		  };
+}
+
+function checkFits(model: GlobalModel, updates: readonly ClientUpdate[]): void {
 	const f = model.params.factors;
-	const n = model.catalog.length;
-	const lambda = model.params.regularization;
 	if (updates.length === 0) {
 		throw new MusicrecError(
 			'federation/no-updates',
@@ -123,17 +124,20 @@ export function aggregate(
 			);
 		}
 	}
-	// G + lambda I, float64.
-	const base = new Float64Array(f * f);
-	for (const u of updates) for (let k = 0; k < f * f; k++) base[k] += u.payload.gram[k];
-	for (let r = 0; r < f; r++) base[r * f + r] += lambda;
-	const next = new Float32Array(n * f);
+}
 
+/** The sums of the accepted plain updates of a round (validate them first). */
+export function sumUpdates(model: GlobalModel, updates: readonly ClientUpdate[]): StatisticSums {
+	checkFits(model, updates);
+	const f = model.params.factors;
+	const n = model.catalog.length;
+	const gram = new Float64Array(f * f);
+	for (const u of updates) for (let k = 0; k < f * f; k++) gram[k] += u.payload.gram[k];
 	if (model.mode === 'exact') {
 		const ps = packedSize(f);
 		const a = new Float64Array(n * ps);
 		const b = new Float64Array(n * f);
-		const touchedAny = new Uint8Array(n);
+		const touched = new Uint8Array(n);
 		for (const u of updates) {
 			const p = u.payload;
 			if (p.mode !== 'exact') continue;
@@ -149,14 +153,100 @@ export function aggregate(
 						}
 					);
 				}
-				touchedAny[i] = 1;
+				touched[i] = 1;
 				for (let k = 0; k < ps; k++) a[i * ps + k] += p.itemGrams[t * ps + k];
 				for (let r = 0; r < f; r++) b[i * f + r] += p.itemTargets[t * f + r];
 			}
 		}
+		return { gram, payload: { mode: 'exact', itemGrams: a, itemTargets: b, touched } };
+	}
+	const g = new Float64Array(n * f);
+	for (const u of updates) {
+		const p = u.payload;
+		if (p.mode !== 'compact' || p.gradient.length !== n * f) {
+			throw new MusicrecError(
+				'federation/bad-input',
+				`update ${u.clientId} gradient is not [catalog, f]`,
+				{
+					clientId: u.clientId
+				}
+			);
+		}
+		for (let k = 0; k < n * f; k++) g[k] += p.gradient[k];
+	}
+	return { gram, payload: { mode: 'compact', gradient: g } };
+}
+
+/**
+ * The next global from the accepted updates of a round (validate them first: this only
+ * re-checks mode, width and index ranges): `aggregateSums` of their sums, then the songs they
+ * propose. New songs (both modes): a song proposed by at least `minSupport` distinct clients
+ * (by client id) is appended to the catalog, in ascending id order, with
+ * `(G + sum_k A_kj + lambda I) y_j = sum_k b_kj` summed over the clients that proposed it,
+ * the exact item step for it; existing catalog indices do not move.
+ */
+export function aggregate(
+	current: PublishedGlobal,
+	updates: readonly ClientUpdate[],
+	options: AggregateOptions = {}
+): GlobalModel {
+	const model = current.model;
+	const f = model.params.factors;
+	const n = model.catalog.length;
+	const sums = sumUpdates(model, updates);
+	const next = aggregateSums(current, sums, options);
+	const base = Float64Array.from(sums.gram);
+	for (let r = 0; r < f; r++) base[r * f + r] += model.params.regularization;
+	const added = solveProposals(updates, base, f, options.minSupport ?? DEFAULT_MIN_SUPPORT, model);
+	if (added.songIds.length === 0) return next;
+	const grown = new Float32Array((n + added.songIds.length) * f);
+	grown.set(next.itemFactors);
+	grown.set(added.factors, n * f);
+	return {
+		...next,
+		catalog: [...model.catalog, ...added.songIds],
+		itemFactors: grown
+	};
+}
+
+/**
+ * The next global from a round's summed statistics. With `G` the summed gram:
+ * - exact: every touched catalog item is solved exactly (float64 Cholesky) from
+ *   `(G + A_i + lambda I) y_i = b_i`. That is the centralized ALS item step; an item no client
+ *   touched has A_i = 0, b_i = 0, hence y_i = 0, as centralized.
+ * - compact: the gradient of the loss in Y is `2 (Y G + g + lambda Y)`
+ *   (row i: `2((G + lambda I) y_i + g_i)`, since `g_i = A_i y_i - b_i`). Preconditioning by
+ *   `(G + lambda I)^-1` and stepping eta/2 gives
+ *   `y_i <- (1 - eta) y_i - eta (G + lambda I)^-1 g_i`; at eta = 1 that is
+ *   `(G + lambda I)^-1 (b_i - A_i y_i)`, one fixed-point (block Jacobi) step towards the exact
+ *   item solution, and untouched items go to 0 as in exact mode.
+ * Returns round + 1 with previousChecksum = the current global's checksum.
+ */
+export function aggregateSums(
+	current: PublishedGlobal,
+	sums: StatisticSums,
+	options: AggregateOptions = {}
+): GlobalModel {
+	const model = current.model;
+	const f = model.params.factors;
+	const n = model.catalog.length;
+	const lambda = model.params.regularization;
+	if (sums.payload.mode !== model.mode || sums.gram.length !== f * f) {
+		throw new MusicrecError('federation/bad-input', 'the sums do not fit this global', {
+			mode: sums.payload.mode
+		});
+	}
+	// G + lambda I, float64.
+	const base = Float64Array.from(sums.gram);
+	for (let r = 0; r < f; r++) base[r * f + r] += lambda;
+	const next = new Float32Array(n * f);
+
+	if (sums.payload.mode === 'exact') {
+		const ps = packedSize(f);
+		const { itemGrams: a, itemTargets: b, touched } = sums.payload;
 		const system = new Float64Array(f * f);
 		for (let i = 0; i < n; i++) {
-			if (!touchedAny[i]) continue; // b_i = 0 gives y_i = 0
+			if (!touched[i]) continue; // b_i = 0 gives y_i = 0
 			system.set(base);
 			addPackedToFull(system, a, i * ps, f);
 			const y = choleskySolve(cholesky(system, f), f, b.subarray(i * f, (i + 1) * f));
@@ -169,20 +259,7 @@ export function aggregate(
 				compactStep: eta
 			});
 		}
-		const g = new Float64Array(n * f);
-		for (const u of updates) {
-			const p = u.payload;
-			if (p.mode !== 'compact' || p.gradient.length !== n * f) {
-				throw new MusicrecError(
-					'federation/bad-input',
-					`update ${u.clientId} gradient is not [catalog, f]`,
-					{
-						clientId: u.clientId
-					}
-				);
-			}
-			for (let k = 0; k < n * f; k++) g[k] += p.gradient[k];
-		}
+		const g = sums.payload.gradient;
 		const l = cholesky(base, f);
 		const y = model.itemFactors;
 		const state = options.compactState;
@@ -210,24 +287,11 @@ export function aggregate(
 			state.steps = etas;
 		}
 	}
-	const added = solveProposals(updates, base, f, options.minSupport ?? DEFAULT_MIN_SUPPORT, model);
-	if (added.songIds.length === 0) {
-		return {
-			...model,
-			round: model.round + 1,
-			previousChecksum: current.checksum,
-			itemFactors: next
-		};
-	}
-	const grown = new Float32Array((n + added.songIds.length) * f);
-	grown.set(next);
-	grown.set(added.factors, n * f);
 	return {
 		...model,
 		round: model.round + 1,
 		previousChecksum: current.checksum,
-		catalog: [...model.catalog, ...added.songIds],
-		itemFactors: grown
+		itemFactors: next
 	};
 }
 

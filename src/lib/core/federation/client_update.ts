@@ -21,6 +21,50 @@ export interface ClientUpdateOptions {
 	readonly proposeNewSongs?: boolean;
 }
 
+/**
+ * Per-item statistics by mode, float64: exact `A_i` (packed) and `b_i` for the touched catalog
+ * items (ascending); compact `g_i` for every catalog item.
+ */
+export type StatisticsPayload =
+	| {
+			readonly mode: 'exact';
+			readonly touched: Int32Array;
+			/** A, [touched, f(f+1)/2]. */
+			readonly itemGrams: Float64Array;
+			/** b, [touched, f]. */
+			readonly itemTargets: Float64Array;
+	  }
+	| {
+			readonly mode: 'compact';
+			/** g, [catalog, f]. */
+			readonly gradient: Float64Array;
+	  };
+
+/** A client's statistics of one round, before they are written to a file (plain or masked). */
+export interface ClientStatistics {
+	readonly factors: number;
+	readonly catalogSize: number;
+	/** Users with at least one catalog song. */
+	readonly users: number;
+	/** Interactions with catalog songs. */
+	readonly interactions: number;
+	/** Distinct catalog songs touched. */
+	readonly touchedItems: number;
+	/** G = sum_u x_u x_u', [f, f] row-major. */
+	readonly gram: Float64Array;
+	readonly payload: StatisticsPayload;
+	/** The client's users' factors X, [local users, f]; never exported. */
+	readonly userFactors: Float64Array;
+	/** Local interactions whose song is not in the catalog. */
+	readonly unknownSongEntries: number;
+	/** Statistics of uncatalogued local songs (only with `proposeNewSongs`). */
+	readonly proposals?: {
+		readonly songIds: readonly string[];
+		readonly itemGrams: Float64Array;
+		readonly itemTargets: Float64Array;
+	};
+}
+
 /** What a client computes: the update to send, and what stays local. */
 export interface ClientRound {
 	readonly update: ClientUpdate;
@@ -55,7 +99,7 @@ export function gramOf(rows: ArrayLike<number>, count: number, f: number): Float
 }
 
 /**
- * A client's round (DESIGN.md section 5). Every local user is solved exactly against the
+ * A client's statistics for one round (DESIGN.md section 5), in float64. Every local user is solved exactly against the
  * global's Y, in float64 by Cholesky (not CG):
  * `(Y'Y + sum_{i in u} (c_ui - 1) y_i y_i' + lambda I) x_u = sum_{i in u} c_ui y_i`,
  * with c from the global's params (`confidence()`); users with no catalog song get x_u = 0.
@@ -67,11 +111,11 @@ export function gramOf(rows: ArrayLike<number>, count: number, f: number): Float
  * `unknownSongEntries`); with `proposeNewSongs` they travel as `proposals` with the same
  * statistics as touched items, `A_j` (packed) and `b_j`, from the users' factors above.
  */
-export function computeClientUpdate(
+export function clientStatistics(
 	global: PublishedGlobal,
 	local: Interactions,
-	options: ClientUpdateOptions
-): ClientRound {
+	options: { readonly proposeNewSongs?: boolean } = {}
+): ClientStatistics {
 	const { model } = global;
 	const { params } = model;
 	const f = params.factors;
@@ -183,15 +227,9 @@ export function computeClientUpdate(
 		}
 	}
 
-	let payload: UpdatePayload;
+	let payload: StatisticsPayload;
 	if (model.mode === 'exact') {
-		payload = {
-			mode: 'exact',
-			gram: Float32Array.from(gram),
-			touched,
-			itemGrams: Float32Array.from(itemGrams),
-			itemTargets: Float32Array.from(itemTargets)
-		};
+		payload = { mode: 'exact', touched, itemGrams, itemTargets };
 	} else {
 		const gradient = new Float64Array(model.catalog.length * f);
 		for (let u = 0; u < m.rows; u++) {
@@ -206,28 +244,121 @@ export function computeClientUpdate(
 				for (let r = 0; r < f; r++) gradient[i * f + r] += s * userFactors[xo + r];
 			}
 		}
-		payload = {
-			mode: 'compact',
-			gram: Float32Array.from(gram),
-			gradient: Float32Array.from(gradient)
-		};
+		payload = { mode: 'compact', gradient };
 	}
-	const update: ClientUpdate = {
-		federationId: model.federationId,
-		round: model.round,
-		baseChecksum: global.checksum,
-		clientId: randomClientId(options.random),
-		counts: { users, interactions, touchedItems: touchedCount },
+	return {
 		factors: f,
+		catalogSize: model.catalog.length,
+		users,
+		interactions,
+		touchedItems: touchedCount,
+		gram,
+		payload,
+		userFactors,
+		unknownSongEntries,
+		...(songIds.length > 0
+			? { proposals: { songIds, itemGrams: proposalGrams, itemTargets: proposalTargets } }
+			: {})
+	};
+}
+
+/**
+ * The L2 norm of the statistics a client contributes: G's packed upper triangle (each
+ * off-diagonal entry once), then A and b (exact) or g (compact). Proposals are not included.
+ */
+export function statisticsNorm(stats: ClientStatistics): number {
+	const f = stats.factors;
+	let s = 0;
+	for (let r = 0; r < f; r++) for (let c = r; c < f; c++) s += stats.gram[r * f + c] ** 2;
+	const p = stats.payload;
+	const parts = p.mode === 'exact' ? [p.itemGrams, p.itemTargets] : [p.gradient];
+	for (const a of parts) for (let k = 0; k < a.length; k++) s += a[k] * a[k];
+	return Math.sqrt(s);
+}
+
+/**
+ * Clip a client's contribution to `bound` per user: when `|stats| > bound x users`
+ * (statisticsNorm), G, A and b (or g) and the proposals are scaled in place by
+ * `bound x users / |stats|`. Returns the factor applied (1 when within the bound).
+ */
+export function clipStatistics(stats: ClientStatistics, bound: number): number {
+	if (!(bound > 0)) {
+		throw new MusicrecError('federation/bad-input', 'the clip bound must be positive', { bound });
+	}
+	const norm = statisticsNorm(stats);
+	const limit = bound * stats.users;
+	if (!(norm > limit)) return 1;
+	const factor = limit / norm;
+	const p = stats.payload;
+	const parts = [
+		stats.gram,
+		...(p.mode === 'exact' ? [p.itemGrams, p.itemTargets] : [p.gradient]),
+		...(stats.proposals ? [stats.proposals.itemGrams, stats.proposals.itemTargets] : [])
+	];
+	for (const a of parts) for (let k = 0; k < a.length; k++) a[k] *= factor;
+	return factor;
+}
+
+/**
+ * A plain update file's content from a client's statistics: float32 payload, counts, and the
+ * given client id (16 hex digits).
+ */
+export function updateFromStatistics(
+	global: PublishedGlobal,
+	stats: ClientStatistics,
+	clientId: string
+): ClientUpdate {
+	const p = stats.payload;
+	const payload: UpdatePayload =
+		p.mode === 'exact'
+			? {
+					mode: 'exact',
+					gram: Float32Array.from(stats.gram),
+					touched: p.touched,
+					itemGrams: Float32Array.from(p.itemGrams),
+					itemTargets: Float32Array.from(p.itemTargets)
+				}
+			: {
+					mode: 'compact',
+					gram: Float32Array.from(stats.gram),
+					gradient: Float32Array.from(p.gradient)
+				};
+	const update: ClientUpdate = {
+		federationId: global.model.federationId,
+		round: global.model.round,
+		baseChecksum: global.checksum,
+		clientId,
+		counts: {
+			users: stats.users,
+			interactions: stats.interactions,
+			touchedItems: stats.touchedItems
+		},
+		factors: stats.factors,
 		payload
 	};
-	if (songIds.length > 0) {
-		const proposals: SongProposals = {
-			songIds,
-			itemGrams: Float32Array.from(proposalGrams),
-			itemTargets: Float32Array.from(proposalTargets)
-		};
-		return { update: { ...update, proposals }, userFactors, unknownSongEntries };
-	}
-	return { update, userFactors, unknownSongEntries };
+	const q = stats.proposals;
+	if (!q) return update;
+	const proposals: SongProposals = {
+		songIds: q.songIds,
+		itemGrams: Float32Array.from(q.itemGrams),
+		itemTargets: Float32Array.from(q.itemTargets)
+	};
+	return { ...update, proposals };
+}
+
+/**
+ * A client's plain round (DESIGN.md section 5): its statistics (`clientStatistics`) as an
+ * update file's float32 payload, with a fresh random client id.
+ */
+export function computeClientUpdate(
+	global: PublishedGlobal,
+	local: Interactions,
+	options: ClientUpdateOptions
+): ClientRound {
+	const stats = clientStatistics(global, local, options);
+	return {
+		update: updateFromStatistics(global, stats, randomClientId(options.random)),
+		userFactors: stats.userFactors,
+		unknownSongEntries: stats.unknownSongEntries
+	};
 }

@@ -3,6 +3,7 @@ import { alsParams, DEFAULT_ALS_PARAMS, type AlsParams } from '../als/params';
 import { COUNT_WEIGHTINGS, KKBOX_WEIGHTINGS, type Weighting } from '../data/weights';
 import { MusicrecError, isMusicrecError } from '../errors';
 import { decodeEnvelope, encodeEnvelope, type EnvelopeLimits } from '../format/envelope';
+import { checkScaleBits, DEFAULT_SCALE_BITS } from './secure/ring';
 import {
 	badField,
 	CHECKSUM_PATTERN,
@@ -42,7 +43,35 @@ export interface GlobalModel {
 	 * each client's dataset default (files written before the field existed).
 	 */
 	readonly weighting?: Weighting;
+	/**
+	 * Present in a secure federation: updates are masked and only their sum is unmasked
+	 * (secure/ in this folder). Absent = plain updates the coordinator reads one by one.
+	 */
+	readonly secure?: SecureSettings;
 }
+
+/** What every client of a secure federation must follow (published in each global). */
+export interface SecureSettings {
+	/** k: the fewest clients whose sum may be unmasked; clients refuse smaller rounds. */
+	readonly minCohort: number;
+	/** s: statistics are encoded as round(v 2^s) in Z_{2^64} (see secure/ring.ts). */
+	readonly scaleBits: number;
+	/**
+	 * Each client scales its statistics down to at most `clipPerUser x users` in L2 norm
+	 * (`clipStatistics`) before masking; null = no clip.
+	 */
+	readonly clipPerUser: number | null;
+}
+
+/** Defaults of a new secure federation. */
+export const DEFAULT_SECURE_SETTINGS: SecureSettings = Object.freeze({
+	minCohort: 3,
+	scaleBits: DEFAULT_SCALE_BITS,
+	clipPerUser: null
+});
+
+/** The most clients one secure round may hold (its overflow bound and share sizes assume it). */
+export const MAX_COHORT = 100;
 
 /** A global with its file text and that text's checksum (what updates refer to). */
 export interface PublishedGlobal {
@@ -63,6 +92,7 @@ export function createInitialGlobal(options: {
 	catalog: readonly string[];
 	itemFactors?: Float32Array;
 	weighting?: Weighting;
+	secure?: SecureSettings;
 }): GlobalModel {
 	const params = alsParams(options.params);
 	const f = params.factors;
@@ -76,7 +106,8 @@ export function createInitialGlobal(options: {
 		catalog: [...options.catalog],
 		previousChecksum: null,
 		itemFactors,
-		...(options.weighting === undefined ? {} : { weighting: options.weighting })
+		...(options.weighting === undefined ? {} : { weighting: options.weighting }),
+		...(options.secure === undefined ? {} : { secure: { ...options.secure } })
 	};
 	checkGlobal(model);
 	return model;
@@ -95,6 +126,7 @@ function checkGlobal(m: GlobalModel): void {
 	if (m.weighting !== undefined && !isWeighting(m.weighting)) {
 		bad(`unknown weighting '${String(m.weighting)}'`, { weighting: m.weighting });
 	}
+	if (m.secure !== undefined) checkSecureSettings(m.secure, bad);
 	if (m.itemFactors.length !== m.catalog.length * m.params.factors) {
 		bad('item factors do not match catalog x factors', {
 			length: m.itemFactors.length,
@@ -108,6 +140,21 @@ function checkGlobal(m: GlobalModel): void {
 				index: k
 			});
 		}
+	}
+}
+
+function checkSecureSettings(
+	v: SecureSettings,
+	bad: (message: string, details: Record<string, unknown>) => never
+): void {
+	if (!Number.isInteger(v.minCohort) || v.minCohort < 2 || v.minCohort > MAX_COHORT) {
+		bad(`the minimum cohort must be an integer from 2 to ${MAX_COHORT}`, {
+			minCohort: v.minCohort
+		});
+	}
+	checkScaleBits(v.scaleBits);
+	if (v.clipPerUser !== null && !(Number.isFinite(v.clipPerUser) && v.clipPerUser > 0)) {
+		bad('the clip bound must be a positive number or null', { clipPerUser: v.clipPerUser });
 	}
 }
 
@@ -125,7 +172,8 @@ export function publishGlobal(
 		catalog: [...model.catalog],
 		previousChecksum: model.previousChecksum,
 		// Written only when set, so a global without it encodes exactly as before.
-		...(model.weighting === undefined ? {} : { weighting: model.weighting })
+		...(model.weighting === undefined ? {} : { weighting: model.weighting }),
+		...(model.secure === undefined ? {} : { secure: { ...model.secure } })
 	};
 	const text = encodeEnvelope(
 		'global',
@@ -191,6 +239,27 @@ function weightingField(v: unknown): Weighting | undefined {
 	return v;
 }
 
+function secureField(v: unknown): SecureSettings | undefined {
+	if (v === undefined) return undefined;
+	const o = objectField(WHAT, v, 'meta.secure');
+	const minCohort = integerField(WHAT, o.minCohort, 'meta.secure.minCohort', 2);
+	if (minCohort > MAX_COHORT) {
+		badField(WHAT, 'meta.secure.minCohort', `an integer from 2 to ${MAX_COHORT}`, minCohort);
+	}
+	const scaleBits = integerField(WHAT, o.scaleBits, 'meta.secure.scaleBits');
+	try {
+		checkScaleBits(scaleBits);
+	} catch (e) {
+		if (isMusicrecError(e)) badField(WHAT, 'meta.secure.scaleBits', e.message, scaleBits);
+		throw e;
+	}
+	const clip = o.clipPerUser;
+	if (clip !== null && !(typeof clip === 'number' && Number.isFinite(clip) && clip > 0)) {
+		badField(WHAT, 'meta.secure.clipPerUser', 'a positive number or null', clip);
+	}
+	return { minCohort, scaleBits, clipPerUser: clip };
+}
+
 function catalogField(v: unknown): string[] {
 	if (!Array.isArray(v)) badField(WHAT, 'meta.catalog', 'a list of song ids', v);
 	const seen = new Set<string>();
@@ -227,6 +296,7 @@ export function readGlobalFile(
 	const params = paramsField(meta.params);
 	const catalog = catalogField(meta.catalog);
 	const weighting = weightingField(meta.weighting);
+	const secure = secureField(meta.secure);
 	let previousChecksum: string | null = null;
 	if (meta.previousChecksum !== null) {
 		previousChecksum = stringField(
@@ -266,7 +336,8 @@ export function readGlobalFile(
 		catalog,
 		previousChecksum,
 		itemFactors: t.array,
-		...(weighting === undefined ? {} : { weighting })
+		...(weighting === undefined ? {} : { weighting }),
+		...(secure === undefined ? {} : { secure })
 	};
 	checkGlobal(model);
 	return { model, text, checksum: envelopeChecksum(text) };

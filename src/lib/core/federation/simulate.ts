@@ -6,14 +6,22 @@ import { evaluateRanker } from '../eval/evaluate';
 import { holdoutSplit, type HoldoutSplit } from '../eval/split';
 import { Rng } from '../random';
 import { aggregate, createCompactState, type AggregateOptions } from './aggregate';
-import { poisonUpdate, type Attack } from './attacks';
-import { computeClientUpdate } from './client_update';
+import { poisonStatistics, type Attack } from './attacks';
+import { clientStatistics, updateFromStatistics, type ClientStatistics } from './client_update';
 import type { FederationMode } from './fields';
-import { createInitialGlobal, publishGlobal, type GlobalModel } from './global_file';
+import {
+	createInitialGlobal,
+	DEFAULT_SECURE_SETTINGS,
+	publishGlobal,
+	type GlobalModel,
+	type PublishedGlobal,
+	type SecureSettings
+} from './global_file';
+import { plainRound } from './plain_round';
+import { runLocalSecureRound } from './secure/local_round';
 import { splitByOwner, splitByUsers, type ClientShare, type PartitionKind } from './partition';
-import { encodeUpdateFile } from './update_file';
-import { screenUpdates, type RobustCheck, type RobustOptions } from './robust';
-import { validateUpdates } from './validate';
+import { encodeUpdateFile, randomClientId } from './update_file';
+import type { RobustCheck, RobustOptions } from './robust';
 
 export interface SimulationOptions {
 	readonly interactions: Interactions;
@@ -35,10 +43,21 @@ export interface SimulationOptions {
 	 * `aggregate.compactState` is given.
 	 */
 	readonly compactSecant?: boolean;
-	/** One client sends poisoned updates every round (see attacks.ts). */
+	/** One client sends poisoned statistics every round (see attacks.ts). */
 	readonly attack?: Attack;
-	/** Screen updates with `screenUpdates` before aggregating (true: default options). */
+	/** Screen updates with `screenUpdates` before aggregating (true: default options; plain only). */
 	readonly robust?: boolean | RobustOptions;
+	/**
+	 * Secure aggregation (secure/): every round runs the keys, masked update and unmask phases
+	 * through their files, and the coordinator sees only the survivors' sum. true: default
+	 * settings.
+	 */
+	readonly secure?: boolean | Partial<SecureSettings>;
+	/**
+	 * Clients that vanish after the key phase each round (drawn at random per round); in a
+	 * plain round they simply send nothing.
+	 */
+	readonly dropouts?: number;
 	readonly onRound?: (record: RoundRecord) => void;
 }
 
@@ -48,9 +67,26 @@ export interface RoundRecord {
 	readonly ndcg_at_10: number;
 	/** Centralized ALS with exact solves after `round` sweeps from the same initial Y. */
 	readonly central_ndcg_at_10: number;
-	/** Mean size of the clients' update files (characters = bytes: the text is ASCII). */
+	/**
+	 * The plain aggregation of the same surviving clients' statistics against the same global
+	 * (in a plain round: the round itself).
+	 */
+	readonly plain_ndcg_at_10: number;
+	/** max |Y_round - Y_plain| over the item factors of the two. */
+	readonly max_abs_factor_diff_vs_plain: number;
+	readonly secure: boolean;
+	/** Clients (share index) that vanished after the key phase this round. */
+	readonly dropped: readonly number[];
+	/**
+	 * Mean characters (= bytes: the text is ASCII) a client that took part uploaded: its update
+	 * file, or in a secure round its keys, masked update and unmask shares files.
+	 */
 	readonly bytes_per_client: number;
-	/** Wall time of the round: client updates, encoding, validation, aggregation. */
+	/** Mean wall time of a client's part (statistics, encoding, masking and shares), s. */
+	readonly client_s: number;
+	/** Wall time of the coordinator's part (validation or the secure phases, aggregation), s. */
+	readonly coordinator_s: number;
+	/** Wall time of the whole round, s. */
 	readonly round_s: number;
 	readonly accepted: number;
 	/** Clients (share index) left out by robust aggregation, with the check and reason. */
@@ -65,67 +101,174 @@ export interface ExcludedClient {
 	readonly reason: string;
 }
 
-interface Run {
-	model: GlobalModel;
-	/** X of the last round, global user order. */
-	userFactors: Float64Array;
+interface RoundOutcome {
+	readonly model: GlobalModel;
+	/** X of this round, global user order. */
+	readonly userFactors: Float64Array;
+	/** Next global of the plain aggregation of the same survivors (the round itself when plain). */
+	readonly plain: GlobalModel;
+	readonly dropped: number[];
+	readonly bytesPerClient: number;
+	readonly clientSeconds: number;
+	readonly coordinatorSeconds: number;
+	readonly accepted: number;
+	readonly flagged: ExcludedClient[];
+	readonly rejected: ExcludedClient[];
+}
+
+const seconds = (t0: number): number => (Date.now() - t0) / 1000;
+
+/** Every share's statistics against `published` (poisoned for the attacker), timed. */
+function allStatistics(
+	published: PublishedGlobal,
+	shares: readonly ClientShare[],
+	users: number,
+	poison?: { attack: Attack; rng: Rng }
+): { stats: ClientStatistics[]; userFactors: Float64Array; clientSeconds: number[] } {
+	const f = published.model.params.factors;
+	const userFactors = new Float64Array(users * f);
+	const clientSeconds: number[] = [];
+	const stats = shares.map((share, index) => {
+		const t0 = Date.now();
+		const honest = clientStatistics(published, share.interactions);
+		share.users.forEach((u, lu) =>
+			userFactors.set(honest.userFactors.subarray(lu * f, (lu + 1) * f), u * f)
+		);
+		const s =
+			poison && poison.attack.client === index
+				? poisonStatistics(honest, poison.attack, poison.rng)
+				: honest;
+		clientSeconds.push(seconds(t0));
+		return s;
+	});
+	return { stats, userFactors, clientSeconds };
 }
 
 /**
- * One round with every share as a client: files are encoded, validated and aggregated as
- * between browsers. Returns the next global, the users' factors of this round (which a real
- * client keeps), and the update sizes.
+ * One plain round: each taking share's update is encoded, validated, screened and aggregated
+ * as between browsers (plainRound). `viaFiles` false skips the lossless file round trip (the
+ * centralized reference has no files to move).
  */
-function round(
-	model: GlobalModel,
+function plainSimRound(
+	published: PublishedGlobal,
 	shares: readonly ClientShare[],
 	users: number,
 	rng: Rng,
 	options: AggregateOptions | undefined,
+	dropped: readonly number[],
 	viaFiles = true,
 	poison?: { attack: Attack; rng: Rng },
 	robust?: RobustOptions
-): Run & {
-	bytes: number[];
-	accepted: number;
-	flagged: ExcludedClient[];
-	rejected: ExcludedClient[];
-} {
-	const f = model.params.factors;
-	const published = publishGlobal(model);
-	const userFactors = new Float64Array(users * f);
-	const updates = shares.map((share, index) => {
-		const r = computeClientUpdate(published, share.interactions, { random: () => rng.next() });
-		share.users.forEach((u, lu) =>
-			userFactors.set(r.userFactors.subarray(lu * f, (lu + 1) * f), u * f)
+): RoundOutcome {
+	const { stats, userFactors, clientSeconds } = allStatistics(published, shares, users, poison);
+	const taking = shares.map((_, k) => k).filter((k) => !dropped.includes(k));
+	const updates = taking.map((k) => {
+		const t0 = Date.now();
+		const u = updateFromStatistics(
+			published,
+			stats[k],
+			randomClientId(() => rng.next())
 		);
-		return poison && poison.attack.client === index
-			? poisonUpdate(r.update, poison.attack, poison.rng)
-			: r.update;
+		clientSeconds[k] += seconds(t0);
+		return u;
 	});
-	const clientOf = new Map(updates.map((u, k) => [u.clientId, k]));
-	// The centralized reference skips the (lossless) file round trip: it has no files to move.
-	const texts = viaFiles ? updates.map((u) => encodeUpdateFile(u)) : [];
-	const validation = viaFiles ? validateUpdates(published, texts) : undefined;
-	const valid = validation ? validation.accepted : updates;
-	const screened = robust ? screenUpdates(published, valid, robust) : undefined;
-	const kept = screened ? screened.kept : valid;
+	const clientOf = new Map(updates.map((u, j) => [u.clientId, taking[j]]));
+	if (!viaFiles) {
+		const model = aggregate(published, updates, options);
+		return {
+			model,
+			userFactors,
+			plain: model,
+			dropped: [...dropped],
+			bytesPerClient: 0,
+			clientSeconds: 0,
+			coordinatorSeconds: 0,
+			accepted: updates.length,
+			flagged: [],
+			rejected: []
+		};
+	}
+	const texts = updates.map((u, j) => {
+		const t0 = Date.now();
+		const text = encodeUpdateFile(u);
+		clientSeconds[taking[j]] += seconds(t0);
+		return text;
+	});
+	const t0 = Date.now();
+	const r = plainRound(published, texts, { robust, aggregate: options });
+	const coordinatorSeconds = seconds(t0);
 	return {
-		model: aggregate(published, kept, options),
+		model: r.next,
 		userFactors,
-		bytes: texts.map((t) => t.length),
-		accepted: kept.length,
-		flagged: (screened?.flagged ?? []).map((fl) => ({
+		plain: r.next,
+		dropped: [...dropped],
+		bytesPerClient: mean(texts.map((t) => t.length)),
+		clientSeconds: mean(taking.map((k) => clientSeconds[k])),
+		coordinatorSeconds,
+		accepted: r.kept.length,
+		flagged: r.flagged.map((fl) => ({
 			client: clientOf.get(fl.clientId) ?? -1,
 			check: fl.check,
 			reason: fl.reason
 		})),
-		rejected: (validation?.rejected ?? []).map((rj) => ({
-			client: rj.index,
+		rejected: r.validation.rejected.map((rj) => ({
+			client: taking[rj.index],
 			check: 'validation' as const,
 			reason: rj.reason
 		}))
 	};
+}
+
+/**
+ * One secure round (secure/local_round.ts) for every share, the `dropped` ones vanishing
+ * after the key phase; and the plain aggregation of the same survivors' (clipped) statistics.
+ */
+async function secureSimRound(
+	published: PublishedGlobal,
+	shares: readonly ClientShare[],
+	users: number,
+	options: AggregateOptions | undefined,
+	dropped: readonly number[],
+	poison?: { attack: Attack; rng: Rng }
+): Promise<RoundOutcome> {
+	const { stats, userFactors, clientSeconds } = allStatistics(published, shares, users, poison);
+	// The compact step state must advance once per round: the plain reference gets a copy.
+	const plainOptions: AggregateOptions | undefined = options?.compactState
+		? { ...options, compactState: { ...options.compactState } }
+		: options;
+	const r = await runLocalSecureRound(published, stats, {
+		dropAfterKeys: new Set(dropped),
+		aggregate: options
+	});
+	const survivors = shares.map((_, k) => k).filter((k) => !dropped.includes(k));
+	// The survivors' statistics after their clip (done in place by the round).
+	const plain = aggregate(
+		published,
+		survivors.map((k) => updateFromStatistics(published, stats[k], r.transcript.clientIds[k])),
+		plainOptions
+	);
+	return {
+		model: r.next,
+		userFactors,
+		plain,
+		dropped: [...dropped],
+		bytesPerClient: mean(survivors.map((k) => r.bytesPerClient[k])),
+		clientSeconds: mean(survivors.map((k) => clientSeconds[k] + r.clientSeconds[k])),
+		coordinatorSeconds: r.coordinatorSeconds,
+		accepted: r.sum.survivors.length,
+		flagged: [],
+		rejected: []
+	};
+}
+
+function mean(values: readonly number[]): number {
+	return values.length === 0 ? 0 : values.reduce((a, b) => a + b, 0) / values.length;
+}
+
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+	let worst = 0;
+	for (let k = 0; k < a.length; k++) worst = Math.max(worst, Math.abs(a[k] - b[k]));
+	return worst;
 }
 
 async function ndcgAt10(x: Float64Array, model: GlobalModel, split: HoldoutSplit): Promise<number> {
@@ -149,10 +292,12 @@ async function ndcgAt10(x: Float64Array, model: GlobalModel, split: HoldoutSplit
 /**
  * Federated simulation in one process (DESIGN.md section 5): a per-user holdout of
  * `interactions`, the train part split by users into `clients` shares, `rounds` rounds with
- * every client. After each round the federated model (the clients' user factors of that round,
- * the new Y) and a centralized exact-solve ALS after as many sweeps from the same initial Y
- * (the same code with one client holding every user, exact mode) are scored by NDCG@10 on the
- * holdout. Needs a tfjs backend for the evaluation.
+ * every client (but the `dropouts` drawn per round). After each round the federated model (the
+ * clients' user factors of that round, the new Y) and a centralized exact-solve ALS after as
+ * many sweeps from the same initial Y (the same code with one client holding every user, exact
+ * mode) are scored by NDCG@10 on the holdout; so is the plain aggregation of the same
+ * survivors (equal to the round itself unless it is secure). Needs a tfjs backend for the
+ * evaluation.
  */
 export async function simulate(options: SimulationOptions): Promise<RoundRecord[]> {
 	const seed = options.seed ?? 1;
@@ -167,11 +312,18 @@ export async function simulate(options: SimulationOptions): Promise<RoundRecord[
 		{ interactions: train, users: Int32Array.from({ length: data.users.size }, (_, u) => u) }
 	];
 	const catalog = data.items.toArray();
+	const secure =
+		options.secure === true
+			? { ...DEFAULT_SECURE_SETTINGS }
+			: options.secure
+				? { ...DEFAULT_SECURE_SETTINGS, ...options.secure }
+				: undefined;
 	let fed = createInitialGlobal({
 		federationId: 'simulation',
 		mode: options.mode,
 		params,
-		catalog
+		catalog,
+		...(secure ? { secure } : {})
 	});
 	let central = createInitialGlobal({
 		federationId: 'simulation-central',
@@ -185,7 +337,8 @@ export async function simulate(options: SimulationOptions): Promise<RoundRecord[
 		options.mode === 'compact' && options.compactSecant !== false
 			? { compactState: createCompactState(), ...options.aggregate }
 			: { ...options.aggregate };
-	// The attack has its own random stream, so client ids and splits equal the clean run's.
+	// The attack and the dropouts have random streams of their own, so client ids and splits
+	// equal the clean run's.
 	const poison = options.attack ? { attack: options.attack, rng: new Rng(seed + 3) } : undefined;
 	if (options.attack && !(options.attack.client >= 0 && options.attack.client < shares.length)) {
 		throw new MusicrecError('federation/bad-input', 'the attacking client is not in the split', {
@@ -193,21 +346,72 @@ export async function simulate(options: SimulationOptions): Promise<RoundRecord[
 			clients: shares.length
 		});
 	}
+	const dropouts = options.dropouts ?? 0;
+	if (!(Number.isInteger(dropouts) && dropouts >= 0 && dropouts < shares.length)) {
+		throw new MusicrecError(
+			'federation/bad-input',
+			'dropouts must be an integer below the client count',
+			{
+				dropouts,
+				clients: shares.length
+			}
+		);
+	}
+	const dropRng = new Rng(seed + 4);
 	const robust = options.robust === true ? {} : options.robust || undefined;
+	if (secure && robust) {
+		throw new MusicrecError(
+			'federation/bad-input',
+			'robust screening reads single updates, which secure aggregation hides: choose one',
+			{}
+		);
+	}
 	const records: RoundRecord[] = [];
 	for (let r = 1; r <= options.rounds; r++) {
 		const t0 = Date.now();
-		const next = round(fed, shares, data.users.size, rng, aggregateOptions, true, poison, robust);
-		const seconds = (Date.now() - t0) / 1000;
-		const centralNext = round(central, everyone, data.users.size, rng, undefined, false);
+		const dropped = dropRng
+			.shuffle(Array.from({ length: shares.length }, (_, k) => k))
+			.slice(0, dropouts)
+			.sort((a, b) => a - b);
+		const published = publishGlobal(fed);
+		const next = secure
+			? await secureSimRound(published, shares, data.users.size, aggregateOptions, dropped, poison)
+			: plainSimRound(
+					published,
+					shares,
+					data.users.size,
+					rng,
+					aggregateOptions,
+					dropped,
+					true,
+					poison,
+					robust
+				);
+		const roundSeconds = seconds(t0);
+		const centralNext = plainSimRound(
+			publishGlobal(central),
+			everyone,
+			data.users.size,
+			rng,
+			undefined,
+			[],
+			false
+		);
 		fed = next.model;
 		central = centralNext.model;
+		const ndcg = await ndcgAt10(next.userFactors, fed, split);
 		const record: RoundRecord = {
 			round: r,
-			ndcg_at_10: await ndcgAt10(next.userFactors, fed, split),
+			ndcg_at_10: ndcg,
 			central_ndcg_at_10: await ndcgAt10(centralNext.userFactors, central, split),
-			bytes_per_client: next.bytes.reduce((a, b) => a + b, 0) / next.bytes.length,
-			round_s: seconds,
+			plain_ndcg_at_10: secure ? await ndcgAt10(next.userFactors, next.plain, split) : ndcg,
+			max_abs_factor_diff_vs_plain: maxAbsDiff(fed.itemFactors, next.plain.itemFactors),
+			secure: secure !== undefined,
+			dropped: next.dropped,
+			bytes_per_client: next.bytesPerClient,
+			client_s: next.clientSeconds,
+			coordinator_s: next.coordinatorSeconds,
+			round_s: roundSeconds,
 			accepted: next.accepted,
 			flagged: next.flagged,
 			rejected: next.rejected

@@ -7,24 +7,40 @@ const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 const DECODE = new Int16Array(128).fill(-1);
 for (let i = 0; i < ALPHABET.length; i++) DECODE[ALPHABET.charCodeAt(i)] = i;
 
+/** The alphabet's character codes, for writing base64 as bytes. */
+const CODES = Uint8Array.from(ALPHABET, (c) => c.charCodeAt(0));
+/** Characters turned into a string per String.fromCharCode call (below engines' argument limits). */
+const STRING_CHUNK = 8192;
+
 export function encodeBase64(bytes: Uint8Array): string {
+	// Write the characters' codes into a byte buffer, then make strings of 8,192 characters at a
+	// time: no per-character string concatenation (which made big tensors slow to write).
+	const length = Math.ceil(bytes.length / 3) * 4;
+	const out = new Uint8Array(length);
+	let o = 0;
+	let i = 0;
+	for (; i + 2 < bytes.length; i += 3) {
+		const n = (bytes[i] << 16) | (bytes[i + 1] << 8) | bytes[i + 2];
+		out[o++] = CODES[n >> 18];
+		out[o++] = CODES[(n >> 12) & 63];
+		out[o++] = CODES[(n >> 6) & 63];
+		out[o++] = CODES[n & 63];
+	}
+	if (i < bytes.length) {
+		const n = (bytes[i] << 16) | (i + 1 < bytes.length ? bytes[i + 1] << 8 : 0);
+		out[o++] = CODES[n >> 18];
+		out[o++] = CODES[(n >> 12) & 63];
+		out[o++] = i + 1 < bytes.length ? CODES[(n >> 6) & 63] : 61;
+		out[o] = 61; // '='
+	}
 	const parts: string[] = [];
-	const CHUNK = 3 * 4096;
-	for (let start = 0; start < bytes.length; start += CHUNK) {
-		const end = Math.min(bytes.length, start + CHUNK);
-		let s = '';
-		let i = start;
-		for (; i + 2 < end; i += 3) {
-			const n = (bytes[i] << 16) | (bytes[i + 1] << 8) | bytes[i + 2];
-			s +=
-				ALPHABET[n >> 18] + ALPHABET[(n >> 12) & 63] + ALPHABET[(n >> 6) & 63] + ALPHABET[n & 63];
-		}
-		if (i < end) {
-			const n = (bytes[i] << 16) | (i + 1 < end ? bytes[i + 1] << 8 : 0);
-			s += ALPHABET[n >> 18] + ALPHABET[(n >> 12) & 63];
-			s += i + 1 < end ? ALPHABET[(n >> 6) & 63] + '=' : '==';
-		}
-		parts.push(s);
+	for (let start = 0; start < length; start += STRING_CHUNK) {
+		parts.push(
+			String.fromCharCode.apply(
+				null,
+				out.subarray(start, Math.min(length, start + STRING_CHUNK)) as unknown as number[]
+			)
+		);
 	}
 	return parts.join('');
 }

@@ -12,8 +12,47 @@ export const ENVELOPE_FORMAT = 'musicrec';
 /** The newest envelope version this code writes and the only one it reads. */
 export const ENVELOPE_VERSION = 1;
 
-export type EnvelopeKind = 'model' | 'global' | 'update';
-const KINDS: readonly string[] = ['model', 'global', 'update'];
+/**
+ * What a file holds: a model, a federation's global or plain update, or one message of a secure
+ * round (federation/secure/files.ts): a client's public key, the round's roster, a masked
+ * update, the coordinator's unmask request, a client's unmask shares.
+ */
+export type EnvelopeKind =
+	| 'model'
+	| 'global'
+	| 'update'
+	| 'keys'
+	| 'roster'
+	| 'masked-update'
+	| 'unmask-request'
+	| 'unmask-shares';
+export const ENVELOPE_KINDS: readonly EnvelopeKind[] = [
+	'model',
+	'global',
+	'update',
+	'keys',
+	'roster',
+	'masked-update',
+	'unmask-request',
+	'unmask-shares'
+];
+const KINDS: readonly string[] = ENVELOPE_KINDS;
+/** "a global", "an update". */
+function article(noun: string): string {
+	return `${/^[aeiou]/.test(noun) ? 'an' : 'a'} ${noun}`;
+}
+
+/** Each kind in words, for messages. */
+export const KIND_NAMES: Readonly<Record<EnvelopeKind, string>> = {
+	model: 'model',
+	global: 'global',
+	update: 'update',
+	keys: 'public key file',
+	roster: 'roster',
+	'masked-update': 'masked update',
+	'unmask-request': 'unmask request',
+	'unmask-shares': 'unmask shares file'
+};
 
 /** Keys that could reach an object's prototype if a consumer copied them; refused anywhere. */
 const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
@@ -337,11 +376,15 @@ export function decodeEnvelope(
 		fail('file/bad-field', `The file's kind is invalid (${String(kind)})`, { field: 'kind' });
 	}
 	if (kind !== expected.kind) {
-		fail('file/wrong-kind', `The file holds a ${kind}, expected a ${expected.kind}`, {
-			field: 'kind',
-			value: kind,
-			expected: expected.kind
-		});
+		fail(
+			'file/wrong-kind',
+			`The file holds ${article(KIND_NAMES[kind as EnvelopeKind])}, expected ${article(KIND_NAMES[expected.kind])}`,
+			{
+				field: 'kind',
+				value: kind,
+				expected: expected.kind
+			}
+		);
 	}
 	if (typeof createdAt !== 'string') {
 		fail('file/bad-field', "The file's created_at is missing or not a string", {

@@ -13,12 +13,16 @@ const K = new Uint32Array([
 	0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2
 ]);
 
+/** Bytes of text hashed per update by `updateText`. */
+const TEXT_CHUNK = 1 << 16;
+
 export class Sha256 {
 	private readonly h = new Uint32Array([
 		0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19
 	]);
 	private readonly block = new Uint8Array(64);
 	private readonly w = new Int32Array(64);
+	private textBuffer: Uint8Array | undefined;
 	private blockLength = 0;
 	private totalBytes = 0;
 	private finished = false;
@@ -46,9 +50,48 @@ export class Sha256 {
 		return this;
 	}
 
-	/** Hash of a string's UTF-8 bytes. */
+	/**
+	 * Hash of a string's UTF-8 bytes, encoded into a reused buffer as it goes (no UTF-8 copy of
+	 * the whole text). Lone surrogates become U+FFFD, as in `utf8`.
+	 */
 	updateText(text: string): this {
-		return this.update(utf8(text));
+		const buffer = (this.textBuffer ??= new Uint8Array(TEXT_CHUNK));
+		const limit = TEXT_CHUNK - 4;
+		let n = 0;
+		for (let i = 0; i < text.length; i++) {
+			if (n > limit) {
+				this.update(buffer.subarray(0, n));
+				n = 0;
+			}
+			let c = text.charCodeAt(i);
+			if (c < 0x80) {
+				buffer[n++] = c;
+				continue;
+			}
+			if (c >= 0xd800 && c < 0xdc00 && i + 1 < text.length) {
+				const d = text.charCodeAt(i + 1);
+				if (d >= 0xdc00 && d < 0xe000) {
+					c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+					i++;
+				}
+			}
+			if (c >= 0xd800 && c < 0xe000) c = 0xfffd; // lone surrogate
+			if (c < 0x800) {
+				buffer[n++] = 0xc0 | (c >> 6);
+				buffer[n++] = 0x80 | (c & 63);
+			} else if (c < 0x10000) {
+				buffer[n++] = 0xe0 | (c >> 12);
+				buffer[n++] = 0x80 | ((c >> 6) & 63);
+				buffer[n++] = 0x80 | (c & 63);
+			} else {
+				buffer[n++] = 0xf0 | (c >> 18);
+				buffer[n++] = 0x80 | ((c >> 12) & 63);
+				buffer[n++] = 0x80 | ((c >> 6) & 63);
+				buffer[n++] = 0x80 | (c & 63);
+			}
+		}
+		if (n > 0) this.update(buffer.subarray(0, n));
+		return this;
 	}
 
 	digest(): Uint8Array {
