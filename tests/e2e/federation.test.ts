@@ -115,6 +115,8 @@ describe('Federation page: a coordinator and two clients (built static site, hea
 
 		// Coordinator creates an exact-mode federation from the active model.
 		await openFederationTab(coordinator, server.url, 'Coordinator');
+		// Plain updates: this test reads and tampers with single update files.
+		await coordinator.getByTestId('aggregation-choice').selectOption('plain');
 		await coordinator.getByLabel('Federation id').fill('e2e-fed');
 		await coordinator.getByLabel(/^Start from/).selectOption('model');
 		await coordinator.getByLabel(/^Mode/).selectOption('exact');

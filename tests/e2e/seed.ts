@@ -60,9 +60,13 @@ export async function openFederationTab(
 		.toBe('true');
 }
 
-/** Create an exact-mode federation from the active model; returns global round 0's text. */
+/**
+ * Create an exact-mode federation from the active model with plain updates (the files these
+ * tests send are plain update files); returns global round 0's text.
+ */
 export async function createFederation(page: Page, baseUrl: string, id: string): Promise<string> {
 	await openFederationTab(page, baseUrl, 'Coordinator');
+	await page.getByTestId('aggregation-choice').selectOption('plain');
 	await page.getByLabel('Federation id').fill(id);
 	await page.getByLabel(/^Start from/).selectOption('model');
 	await page.getByLabel(/^Mode/).selectOption('exact');

@@ -10,6 +10,10 @@ import type {
 	ClientResult,
 	FederationCommand,
 	FederationEvent,
+	SecureCheckResult,
+	SecureFinishResult,
+	SecureMaskResult,
+	SecureRequestResult,
 	ValidationSummary
 } from '$lib/workers/federation.worker';
 import { workerFailureMessage } from './worker_failure';
@@ -33,7 +37,15 @@ type ResultOf<C extends FederationCommand['type']> = C extends 'client-update'
 				? { backend: string; records: RoundRecord[] }
 				: C extends 'evaluate'
 					? GlobalEvaluation
-					: AggregateResult;
+					: C extends 'secure-mask'
+						? SecureMaskResult
+						: C extends 'secure-check'
+							? SecureCheckResult
+							: C extends 'secure-request'
+								? SecureRequestResult
+								: C extends 'secure-finish'
+									? SecureFinishResult
+									: AggregateResult;
 
 /**
  * Run `command` in a worker; rejects with FederationTaskError (code 'cancelled' when `signal`
@@ -69,7 +81,11 @@ export function runFederationTask<C extends FederationCommand>(
 				event.type === 'simulate-done' ||
 				event.type === 'validate-done' ||
 				event.type === 'evaluate-done' ||
-				event.type === 'aggregate-done'
+				event.type === 'aggregate-done' ||
+				event.type === 'secure-mask-done' ||
+				event.type === 'secure-check-done' ||
+				event.type === 'secure-request-done' ||
+				event.type === 'secure-finish-done'
 			) {
 				worker.terminate();
 				resolve(event.result as ResultOf<C['type']>);

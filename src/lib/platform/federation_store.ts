@@ -10,6 +10,8 @@ import type { CompactState } from '$lib/core/federation/aggregate';
 import { MusicrecError } from '$lib/core/errors';
 import type { FederationMode } from '$lib/core/federation/fields';
 import type { GlobalEvaluation } from '$lib/core/federation/global_eval';
+import type { SecureSettings } from '$lib/core/federation/global_file';
+import type { SecureClientState } from '$lib/core/federation/secure/client';
 
 export type FederationRole = 'coordinator' | 'client';
 
@@ -24,6 +26,8 @@ export interface FederationInfo {
 	readonly catalogSize: number;
 	/** The weighting written into its globals (absent in federations created before it was). */
 	readonly weighting?: Weighting;
+	/** Secure aggregation settings; absent for a plain federation. */
+	readonly secure?: SecureSettings;
 }
 
 /** One published global file of a federation. */
@@ -78,6 +82,67 @@ export interface ClientGlobal {
 	readonly importedAt: string;
 }
 
+/** A file received in one phase of a secure round, with the coordinator's verdict. */
+export interface ReceivedFile {
+	/** Position in the phase's list (0-based, the order files were added). */
+	readonly index: number;
+	readonly fileName: string;
+	readonly bytes: number;
+	/** The text, while the phase needs it (masked updates are dropped once they are summed). */
+	readonly text?: string;
+	readonly clientId?: string;
+	readonly verdict:
+		| { readonly status: 'accepted' }
+		| { readonly status: 'rejected'; readonly code: string; readonly reason: string };
+}
+
+/** Where a secure round is: collecting public keys, masked updates, or unmask shares. */
+export type SecurePhase = 'keys' | 'masked' | 'unmasking' | 'done';
+
+/** The coordinator's state of one secure round (secure/coordinator.ts has the protocol). */
+export interface SecureRound {
+	readonly federationId: string;
+	readonly round: number;
+	readonly phase: SecurePhase;
+	readonly keys: readonly ReceivedFile[];
+	/** Published when the key phase closes. */
+	readonly roster?: {
+		readonly text: string;
+		readonly checksum: string;
+		readonly members: readonly string[];
+		readonly threshold: number;
+	};
+	readonly masked: readonly ReceivedFile[];
+	/** Published when the masked phase closes, with the sum of the survivors' masked updates. */
+	readonly request?: {
+		readonly text: string;
+		readonly survivors: readonly string[];
+		readonly dropped: readonly string[];
+		/** Ring words of sum_{u in S} y_u; dropped once the round is done. */
+		readonly maskedSum?: ArrayBuffer;
+	};
+	readonly answers: readonly ReceivedFile[];
+}
+
+/** What a client of a secure federation keeps during one round (its private key included). */
+export interface SecureClientRecord {
+	readonly state: SecureClientState;
+	/** Keys sent; masked update sent; unmask shares sent. */
+	readonly phase: 'keys' | 'masked' | 'answered';
+	readonly keysText: string;
+	readonly maskedText?: string;
+	readonly sharesText?: string;
+	/** What the masked update held, for the page's disclosure. */
+	readonly summary?: {
+		readonly users: number;
+		readonly interactions: number;
+		readonly touchedItems: number;
+		readonly vectorLength: number;
+		readonly clipFactor: number;
+		readonly members: number;
+	};
+}
+
 /** Page-level choices. */
 export interface FederationUi {
 	role?: FederationRole;
@@ -98,8 +163,17 @@ export interface FederationStore {
 	listFederations(): Promise<FederationInfo[]>;
 	/** Globals of a federation by ascending round. */
 	listGlobals(federationId: string): Promise<StoredGlobal[]>;
-	/** Store the next global; its round must be the latest + 1. */
-	putGlobal(global: StoredGlobal): Promise<void>;
+	/**
+	 * Store the next global; its round must be the latest + 1. `closing`, the secure round it
+	 * was aggregated from, is saved in the same transaction (as 'done').
+	 */
+	putGlobal(global: StoredGlobal, closing?: SecureRound): Promise<void>;
+	/** A secure round's coordinator state. */
+	getSecureRound(federationId: string, round: number): Promise<SecureRound | undefined>;
+	putSecureRound(round: SecureRound): Promise<void>;
+	/** The secure round this browser takes part in as a client, if any. */
+	getSecureClient(): Promise<SecureClientRecord | undefined>;
+	putSecureClient(record: SecureClientRecord): Promise<void>;
 	/** Updates received for a round, by index. */
 	listReceived(federationId: string, round: number): Promise<ReceivedUpdate[]>;
 	/** Replace a round's received updates (verdicts are recomputed over the whole round). */
@@ -113,8 +187,10 @@ interface FederationDb extends DBSchema {
 	federations: { key: string; value: FederationInfo };
 	globals: { key: [string, number]; value: StoredGlobal };
 	received: { key: [string, number, number]; value: ReceivedUpdate };
-	/** 'ui' -> FederationUi, 'client' -> ClientGlobal. */
-	state: { key: string; value: FederationUi | ClientGlobal };
+	/** 'ui' -> FederationUi, 'client' -> ClientGlobal, 'secure-client' -> SecureClientRecord. */
+	state: { key: string; value: FederationUi | ClientGlobal | SecureClientRecord };
+	/** Added in version 2. */
+	secureRounds: { key: [string, number]; value: SecureRound };
 }
 
 type Db = IDBPDatabase<FederationDb>;
@@ -206,9 +282,9 @@ class IdbFederationStore implements FederationStore {
 		);
 	}
 
-	putGlobal(global: StoredGlobal): Promise<void> {
+	putGlobal(global: StoredGlobal, closing?: SecureRound): Promise<void> {
 		return guarded(`save global round ${global.round}`, async () => {
-			const tx = this.#db.transaction(['federations', 'globals'], 'readwrite');
+			const tx = this.#db.transaction(['federations', 'globals', 'secureRounds'], 'readwrite');
 			try {
 				if (!(await tx.objectStore('federations').get(global.federationId))) {
 					throw new MusicrecError('federation/bad-input', 'unknown federation', {
@@ -227,11 +303,50 @@ class IdbFederationStore implements FederationStore {
 					);
 				}
 				await tx.objectStore('globals').add(global);
+				if (closing) {
+					if (closing.federationId !== global.federationId || closing.round !== global.round - 1) {
+						throw new MusicrecError('federation/bad-input', 'the closed round does not match', {});
+					}
+					await tx.objectStore('secureRounds').put(closing);
+				}
 				await tx.done;
 			} catch (e) {
 				abort(tx);
 				throw e;
 			}
+		});
+	}
+
+	getSecureRound(federationId: string, round: number): Promise<SecureRound | undefined> {
+		return this.#db.get('secureRounds', [federationId, round]);
+	}
+
+	putSecureRound(round: SecureRound): Promise<void> {
+		return guarded('save the secure round', async () => {
+			const tx = this.#db.transaction(['globals', 'secureRounds'], 'readwrite');
+			try {
+				if (!(await tx.objectStore('globals').get([round.federationId, round.round]))) {
+					throw new MusicrecError('federation/bad-input', 'no global for this secure round', {
+						federationId: round.federationId,
+						round: round.round
+					});
+				}
+				await tx.objectStore('secureRounds').put(round);
+				await tx.done;
+			} catch (e) {
+				abort(tx);
+				throw e;
+			}
+		});
+	}
+
+	async getSecureClient(): Promise<SecureClientRecord | undefined> {
+		return (await this.#db.get('state', 'secure-client')) as SecureClientRecord | undefined;
+	}
+
+	putSecureClient(record: SecureClientRecord): Promise<void> {
+		return guarded("save this round's keys", async () => {
+			await this.#db.put('state', record, 'secure-client');
 		});
 	}
 
@@ -293,15 +408,23 @@ function abort(tx: { abort(): void; done: Promise<void> }): void {
 	}
 }
 
-/** Open (creating on first use) the federation database. */
+/** The federation database's schema version: 2 added `secureRounds`. */
+export const FEDERATION_DB_VERSION = 2;
+
+/** Open (creating on first use, upgrading an older version) the federation database. */
 export async function openFederationStore(name = 'musicrec-federation'): Promise<FederationStore> {
 	const db = await guarded('open the federation database', () =>
-		openDB<FederationDb>(name, 1, {
-			upgrade(db) {
-				db.createObjectStore('federations', { keyPath: 'id' });
-				db.createObjectStore('globals', { keyPath: ['federationId', 'round'] });
-				db.createObjectStore('received', { keyPath: ['federationId', 'round', 'index'] });
-				db.createObjectStore('state');
+		openDB<FederationDb>(name, FEDERATION_DB_VERSION, {
+			upgrade(db, oldVersion) {
+				if (oldVersion < 1) {
+					db.createObjectStore('federations', { keyPath: 'id' });
+					db.createObjectStore('globals', { keyPath: ['federationId', 'round'] });
+					db.createObjectStore('received', { keyPath: ['federationId', 'round', 'index'] });
+					db.createObjectStore('state');
+				}
+				if (oldVersion < 2) {
+					db.createObjectStore('secureRounds', { keyPath: ['federationId', 'round'] });
+				}
 			}
 		})
 	);

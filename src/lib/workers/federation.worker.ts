@@ -8,8 +8,21 @@ import type { AlsParams } from '$lib/core/als/params';
 import { ingest } from '$lib/core/data/ingest';
 import { resolveWeighting, type Weighting } from '$lib/core/data/weights';
 import { isMusicrecError } from '$lib/core/errors';
-import { aggregate, createCompactState, type CompactState } from '$lib/core/federation/aggregate';
-import { computeClientUpdate } from '$lib/core/federation/client_update';
+import {
+	aggregate,
+	aggregateSums,
+	createCompactState,
+	type CompactState
+} from '$lib/core/federation/aggregate';
+import { clientStatistics, computeClientUpdate } from '$lib/core/federation/client_update';
+import { maskStatistics, type SecureClientState } from '$lib/core/federation/secure/client';
+import {
+	buildUnmaskRequest,
+	checkMaskedUpdates,
+	unmaskSum,
+	type SecureRejection
+} from '$lib/core/federation/secure/coordinator';
+import { vectorLayout } from '$lib/core/federation/secure/statistics_vector';
 import { evaluateGlobal, type GlobalEvaluation } from '$lib/core/federation/global_eval';
 import type { FederationMode } from '$lib/core/federation/fields';
 import type { PartitionKind } from '$lib/core/federation/partition';
@@ -60,6 +73,39 @@ export type FederationCommand =
 	  }
 	/** Score a global on a dataset file (`evaluateGlobal`, seeded by the global's params.seed). */
 	| { readonly type: 'evaluate'; readonly globalText: string; readonly dataset: Blob }
+	/** Secure round, client: statistics of the dataset file, clipped, masked for the roster. */
+	| {
+			readonly type: 'secure-mask';
+			readonly globalText: string;
+			readonly rosterText: string;
+			readonly file: Blob;
+			readonly state: SecureClientState;
+	  }
+	/** Secure round, coordinator: verdicts on the masked updates received so far. */
+	| {
+			readonly type: 'secure-check';
+			readonly globalText: string;
+			readonly rosterText: string;
+			readonly maskedTexts: string[];
+	  }
+	/** Secure round, coordinator: the unmask request and the sum of the masked updates. */
+	| {
+			readonly type: 'secure-request';
+			readonly globalText: string;
+			readonly rosterText: string;
+			readonly maskedTexts: string[];
+	  }
+	/** Secure round, coordinator: unmask the sum, aggregate, and score the next global. */
+	| {
+			readonly type: 'secure-finish';
+			readonly globalText: string;
+			readonly rosterText: string;
+			readonly requestText: string;
+			readonly maskedSum: ArrayBuffer;
+			readonly shareTexts: string[];
+			readonly compactState?: CompactState;
+			readonly dataset?: Blob;
+	  }
 	| {
 			readonly type: 'aggregate';
 			readonly globalText: string;
@@ -78,6 +124,8 @@ export type FederationCommand =
 /** A client's round result: the update file and what stays local. */
 export interface ClientResult {
 	readonly updateText: string;
+	/** The update's random client id. */
+	readonly clientId: string;
 	readonly counts: UpdateCounts;
 	readonly factors: number;
 	readonly catalogSize: number;
@@ -108,6 +156,8 @@ export interface ValidationSummary {
 	readonly clipped: ValidationResult['clipped'];
 	/** Valid updates robust aggregation leaves out (`index` = file position); empty when off. */
 	readonly flagged: RobustFlag[];
+	/** Client id of each file where it could be read (file order). */
+	readonly clientIds: (string | undefined)[];
 }
 
 export interface AggregateResult {
@@ -125,6 +175,62 @@ export interface AggregateResult {
 	readonly metricsError?: string;
 }
 
+/** A client's masked update and what stays local (secure-mask). */
+export interface SecureMaskResult {
+	readonly maskedText: string;
+	/** The client's round state after masking (the roster it masked for). */
+	readonly state: SecureClientState;
+	/** Factor its statistics were scaled by to meet the global's clip (1: within it). */
+	readonly clipFactor: number;
+	/** Never sent in the clear: they are summed inside the masked vector. */
+	readonly counts: UpdateCounts;
+	readonly factors: number;
+	readonly catalogSize: number;
+	/** Numbers in the masked vector (the same for every client of the round). */
+	readonly vectorLength: number;
+	readonly unknownSongEntries: number;
+	readonly weighting: Weighting;
+	readonly dataset: { readonly users: number; readonly items: number; readonly nnz: number };
+	readonly userIds: string[];
+	readonly userFactors: Float32Array;
+}
+
+/** Masked updates judged before the unmask request (secure-check): file positions. */
+export interface SecureCheckResult {
+	readonly accepted: { index: number; clientId: string }[];
+	readonly rejected: SecureRejection[];
+}
+
+/** The coordinator's unmask request (secure-request). */
+export interface SecureRequestResult {
+	readonly requestText: string;
+	/** Sum of the survivors' masked vectors (ring words), kept until the unmasking. */
+	readonly maskedSum: ArrayBuffer;
+	/** Positions of the masked files used, and those refused with a reason. */
+	readonly accepted: number[];
+	readonly rejected: SecureRejection[];
+	readonly survivors: string[];
+	readonly dropped: string[];
+}
+
+/** The next global from an unmasked sum (secure-finish). */
+export interface SecureFinishResult {
+	readonly text: string;
+	readonly checksum: string;
+	readonly round: number;
+	/** Clients whose answers were used, and the answer files refused. */
+	readonly responders: string[];
+	readonly rejected: SecureRejection[];
+	readonly survivors: string[];
+	readonly dropped: string[];
+	/** The only per-round numbers the coordinator learns: totals over the survivors. */
+	readonly users: number;
+	readonly interactions: number;
+	readonly compactState?: CompactState;
+	readonly metrics?: GlobalEvaluation;
+	readonly metricsError?: string;
+}
+
 export type FederationStage =
 	| 'reading'
 	| 'solving'
@@ -133,7 +239,9 @@ export type FederationStage =
 	| 'aggregating'
 	| 'evaluating'
 	| 'backend'
-	| 'simulating';
+	| 'simulating'
+	| 'masking'
+	| 'unmasking';
 
 /** Registers and picks a tfjs backend (the simulation's evaluation needs one). */
 export type BackendPicker = () => Promise<{ backend: string }>;
@@ -157,6 +265,10 @@ export type FederationEvent =
 	| { readonly type: 'validate-done'; readonly result: ValidationSummary }
 	| { readonly type: 'evaluate-done'; readonly result: GlobalEvaluation }
 	| { readonly type: 'aggregate-done'; readonly result: AggregateResult }
+	| { readonly type: 'secure-mask-done'; readonly result: SecureMaskResult }
+	| { readonly type: 'secure-check-done'; readonly result: SecureCheckResult }
+	| { readonly type: 'secure-request-done'; readonly result: SecureRequestResult }
+	| { readonly type: 'secure-finish-done'; readonly result: SecureFinishResult }
 	| { readonly type: 'error'; readonly code: string; readonly message: string };
 
 /** Uniform [0, 1) from the platform's cryptographic generator. */
@@ -171,7 +283,8 @@ function summarize(r: ScreenedRound): ValidationSummary {
 		accepted: r.keptPositions,
 		rejected: r.validation.rejected,
 		clipped: r.validation.clipped,
-		flagged: [...r.flagged]
+		flagged: [...r.flagged],
+		clientIds: r.clientIds
 	};
 }
 
@@ -182,6 +295,42 @@ async function scoreOn(global: PublishedGlobal, file: Blob): Promise<GlobalEvalu
 		badLines: 'skip'
 	});
 	return evaluateGlobal(global, data.interactions, { seed: global.model.params.seed });
+}
+
+/** A client's dataset file read with the global's weighting (or `override`), with progress. */
+async function readLocal(
+	global: PublishedGlobal,
+	file: Blob,
+	post: (event: FederationEvent) => void,
+	override?: Weighting
+) {
+	post({ type: 'stage', stage: 'reading' });
+	const size = Math.max(1, file.size);
+	// The global's mapping from plays to weights, so every client matches the coordinator.
+	const weighting = override ?? global.model.weighting;
+	const data = await ingest(blobByteChunks(file), {
+		weighting,
+		badLines: 'skip',
+		progressEvery: 20_000,
+		onProgress: ({ rows, chars }) =>
+			post({ type: 'progress', rows, fraction: Math.min(1, chars / size) })
+	});
+	return { data, weighting };
+}
+
+/** The new global scored on the coordinator's dataset, when it gave one (never fatal). */
+async function scoreIfGiven(
+	next: PublishedGlobal,
+	dataset: Blob | undefined,
+	post: (event: FederationEvent) => void
+): Promise<{ metrics?: GlobalEvaluation; metricsError?: string }> {
+	if (dataset === undefined) return {};
+	post({ type: 'stage', stage: 'evaluating' });
+	try {
+		return { metrics: await scoreOn(next, dataset) };
+	} catch (e) {
+		return { metricsError: e instanceof Error ? e.message : String(e) };
+	}
 }
 
 /** Run one command to the end, posting stages and exactly one 'done' or 'error' event. */
@@ -227,17 +376,7 @@ export async function runFederationCommand(
 		}
 		const global = readGlobalFile(command.globalText);
 		if (command.type === 'client-update') {
-			post({ type: 'stage', stage: 'reading' });
-			const size = Math.max(1, command.file.size);
-			// The global's mapping from plays to weights, so every client matches the coordinator.
-			const weighting = command.weighting ?? global.model.weighting;
-			const data = await ingest(blobByteChunks(command.file), {
-				weighting,
-				badLines: 'skip',
-				progressEvery: 20_000,
-				onProgress: ({ rows, chars }) =>
-					post({ type: 'progress', rows, fraction: Math.min(1, chars / size) })
-			});
+			const { data, weighting } = await readLocal(global, command.file, post, command.weighting);
 			post({ type: 'stage', stage: 'solving' });
 			const round = computeClientUpdate(global, data.interactions, {
 				random,
@@ -249,6 +388,7 @@ export async function runFederationCommand(
 			const userFactors = Float32Array.from(round.userFactors);
 			const result: ClientResult = {
 				updateText,
+				clientId: round.update.clientId,
 				counts: round.update.counts,
 				factors: round.update.factors,
 				catalogSize: global.model.catalog.length,
@@ -260,6 +400,95 @@ export async function runFederationCommand(
 				userFactors
 			};
 			post({ type: 'client-done', result }, [userFactors.buffer as ArrayBuffer]);
+			return;
+		}
+		if (command.type === 'secure-mask') {
+			const { data, weighting } = await readLocal(global, command.file, post);
+			post({ type: 'stage', stage: 'solving' });
+			const stats = clientStatistics(global, data.interactions);
+			post({ type: 'stage', stage: 'masking' });
+			const masked = await maskStatistics(command.state, global, command.rosterText, stats);
+			const m = data.interactions.matrix;
+			const userFactors = Float32Array.from(stats.userFactors);
+			const result: SecureMaskResult = {
+				maskedText: masked.maskedText,
+				state: masked.state,
+				clipFactor: masked.clipFactor,
+				counts: {
+					users: stats.users,
+					interactions: stats.interactions,
+					touchedItems: stats.touchedItems
+				},
+				factors: stats.factors,
+				catalogSize: stats.catalogSize,
+				vectorLength: vectorLayout(global.model).length,
+				unknownSongEntries: stats.unknownSongEntries,
+				weighting: resolveWeighting(data.schema, weighting),
+				dataset: { users: m.rows, items: m.cols, nnz: m.indptr[m.rows] },
+				userIds: data.interactions.users.toArray(),
+				userFactors
+			};
+			post({ type: 'secure-mask-done', result }, [userFactors.buffer as ArrayBuffer]);
+			return;
+		}
+		if (command.type === 'secure-check') {
+			post({ type: 'stage', stage: 'validating' });
+			const r = checkMaskedUpdates(global, command.rosterText, command.maskedTexts);
+			post({ type: 'secure-check-done', result: r });
+			return;
+		}
+		if (command.type === 'secure-request') {
+			post({ type: 'stage', stage: 'validating' });
+			const r = buildUnmaskRequest(global, command.rosterText, command.maskedTexts);
+			const maskedSum = r.maskedSum.buffer as ArrayBuffer;
+			post(
+				{
+					type: 'secure-request-done',
+					result: {
+						requestText: r.text,
+						maskedSum,
+						accepted: r.accepted,
+						rejected: r.rejected,
+						survivors: [...r.request.survivors],
+						dropped: [...r.request.dropped]
+					}
+				},
+				[maskedSum]
+			);
+			return;
+		}
+		if (command.type === 'secure-finish') {
+			post({ type: 'stage', stage: 'unmasking' });
+			const sum = await unmaskSum(
+				global,
+				command.rosterText,
+				command.requestText,
+				new Uint32Array(command.maskedSum),
+				command.shareTexts
+			);
+			post({ type: 'stage', stage: 'aggregating' });
+			const compactState =
+				global.model.mode === 'compact'
+					? (command.compactState ?? createCompactState())
+					: undefined;
+			const next = publishGlobal(aggregateSums(global, sum.sums, { compactState }));
+			const scored = await scoreIfGiven(next, command.dataset, post);
+			post({
+				type: 'secure-finish-done',
+				result: {
+					text: next.text,
+					checksum: next.checksum,
+					round: next.model.round,
+					responders: [...sum.responders],
+					rejected: [...sum.rejected],
+					survivors: [...sum.survivors],
+					dropped: [...sum.dropped],
+					users: sum.users,
+					interactions: sum.interactions,
+					compactState,
+					...scored
+				}
+			});
 			return;
 		}
 		if (command.type === 'evaluate') {
@@ -279,16 +508,7 @@ export async function runFederationCommand(
 		const compactState =
 			global.model.mode === 'compact' ? (command.compactState ?? createCompactState()) : undefined;
 		const next = publishGlobal(aggregate(global, screened.kept, { compactState }));
-		let metrics: GlobalEvaluation | undefined;
-		let metricsError: string | undefined;
-		if (command.dataset !== undefined) {
-			post({ type: 'stage', stage: 'evaluating' });
-			try {
-				metrics = await scoreOn(next, command.dataset);
-			} catch (e) {
-				metricsError = e instanceof Error ? e.message : String(e);
-			}
-		}
+		const scored = await scoreIfGiven(next, command.dataset, post);
 		post({
 			type: 'aggregate-done',
 			result: {
@@ -298,8 +518,7 @@ export async function runFederationCommand(
 				validation: summary,
 				compactState,
 				addedSongs: next.model.catalog.length - global.model.catalog.length,
-				...(metrics === undefined ? {} : { metrics }),
-				...(metricsError === undefined ? {} : { metricsError })
+				...scored
 			}
 		});
 	} catch (e) {

@@ -2,7 +2,9 @@ import 'fake-indexeddb/auto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { alsParams } from '../../../src/lib/core/als/params';
 import { MusicrecError } from '../../../src/lib/core/errors';
+import { openDB } from 'idb';
 import {
+	FEDERATION_DB_VERSION,
 	openFederationStore,
 	type FederationInfo,
 	type FederationStore,
@@ -142,5 +144,50 @@ describe('federation store', () => {
 			/round 0/
 		);
 		expect(await store.getFederation('fed-c')).toBeUndefined();
+	});
+
+	it('upgrades a version-1 database (before secure rounds) without losing anything', async () => {
+		const name = `musicrec-fed-v1-${process.pid}`;
+		// The version-1 schema, written as the older app did.
+		const v1 = await openDB(name, 1, {
+			upgrade(db) {
+				db.createObjectStore('federations', { keyPath: 'id' });
+				db.createObjectStore('globals', { keyPath: ['federationId', 'round'] });
+				db.createObjectStore('received', { keyPath: ['federationId', 'round', 'index'] });
+				db.createObjectStore('state');
+			}
+		});
+		await v1.put('federations', info('fed-old'));
+		await v1.put('globals', global('fed-old', 0));
+		await v1.put('received', received('fed-old', 0, 0, true));
+		await v1.put('state', { role: 'coordinator', federationId: 'fed-old' }, 'ui');
+		v1.close();
+
+		const store = await openFederationStore(name);
+		open.push(store);
+		expect(await store.getFederation('fed-old')).toEqual(info('fed-old'));
+		expect((await store.listGlobals('fed-old')).map((g) => g.round)).toEqual([0]);
+		expect((await store.listReceived('fed-old', 0)).map((r) => r.fileName)).toEqual(['u0.json']);
+		expect(await store.getUi()).toEqual({ role: 'coordinator', federationId: 'fed-old' });
+		// The new store works, and the round it refers to must exist.
+		const fresh = {
+			federationId: 'fed-old',
+			round: 0,
+			phase: 'keys' as const,
+			keys: [],
+			masked: [],
+			answers: []
+		};
+		await store.putSecureRound(fresh);
+		expect(await store.getSecureRound('fed-old', 0)).toEqual(fresh);
+		await expect(store.putSecureRound({ ...fresh, round: 5 })).rejects.toThrow(/no global/);
+		store.close();
+		open.pop();
+		const raw = await openDB(name);
+		expect(raw.version).toBe(FEDERATION_DB_VERSION);
+		expect([...raw.objectStoreNames].sort()).toEqual(
+			['federations', 'globals', 'received', 'secureRounds', 'state'].sort()
+		);
+		raw.close();
 	});
 });

@@ -17,6 +17,8 @@ export interface ScreenedRound {
 	readonly kept: readonly ClientUpdate[];
 	/** File positions of the updates that are aggregated, ascending. */
 	readonly keptPositions: number[];
+	/** Client id of each file, where it could be read (file order). */
+	readonly clientIds: (string | undefined)[];
 }
 
 /** Validate a round's update files, then screen them with `robust` (true: default options). */
@@ -30,9 +32,18 @@ export function screenRound(
 	// File position of each accepted update (validation keeps file order, duplicates dropped).
 	const positions: number[] = [];
 	for (let i = 0; i < texts.length; i++) if (!bad.has(i)) positions.push(i);
+	const clientIds: (string | undefined)[] = texts.map(() => undefined);
+	for (const r of validation.rejected) clientIds[r.index] = r.clientId;
+	validation.accepted.forEach((u, k) => (clientIds[positions[k]] = u.clientId));
 	const robust = options.robust === true ? {} : options.robust || undefined;
 	if (!robust) {
-		return { validation, flagged: [], kept: validation.accepted, keptPositions: positions };
+		return {
+			validation,
+			flagged: [],
+			kept: validation.accepted,
+			keptPositions: positions,
+			clientIds
+		};
 	}
 	const screened = screenUpdates(current, validation.accepted, robust);
 	const flagged = screened.flagged.map((f) => ({ ...f, index: positions[f.index] }));
@@ -41,7 +52,8 @@ export function screenRound(
 		validation,
 		flagged,
 		kept: screened.kept,
-		keptPositions: positions.filter((p) => !out.has(p))
+		keptPositions: positions.filter((p) => !out.has(p)),
+		clientIds
 	};
 }
 

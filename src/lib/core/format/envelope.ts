@@ -37,6 +37,27 @@ export const ENVELOPE_KINDS: readonly EnvelopeKind[] = [
 	'unmask-shares'
 ];
 const KINDS: readonly string[] = ENVELOPE_KINDS;
+/**
+ * The kind a file says it holds, read without checking the file (to pick its reader, which
+ * checks everything); undefined when the text is not a musicrec envelope of a known kind.
+ */
+export function peekKind(text: string): EnvelopeKind | undefined {
+	// encodeEnvelope writes `kind` near the start; other layouts need a parse.
+	const head = /^\s*\{"format":"musicrec","version":\d+,"kind":"([a-z-]+)"/.exec(
+		text.slice(0, 120)
+	);
+	let kind: unknown = head?.[1];
+	if (kind === undefined) {
+		try {
+			const parsed: unknown = JSON.parse(text);
+			kind = isPlainObject(parsed) ? parsed.kind : undefined;
+		} catch {
+			return undefined;
+		}
+	}
+	return (ENVELOPE_KINDS as readonly unknown[]).includes(kind) ? (kind as EnvelopeKind) : undefined;
+}
+
 /** "a global", "an update". */
 function article(noun: string): string {
 	return `${/^[aeiou]/.test(noun) ? 'an' : 'a'} ${noun}`;

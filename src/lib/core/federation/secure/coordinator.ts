@@ -67,16 +67,15 @@ function rejection(index: number, e: unknown, clientId?: string): SecureRejectio
 }
 
 /**
- * The roster of a round from the keys files received: each valid key once (the same file twice
- * counts once; two different keys under one client id are both refused), sorted by client id,
- * at most MAX_COHORT (later files are refused). Throws 'federation/cohort-too-small' with fewer
- * than the global's k keys.
+ * Check the keys files of a round: each valid key once (the same file twice counts once; two
+ * different keys under one client id are both refused), at most MAX_COHORT (later files are
+ * refused). Returns the members in file order with their file positions.
  */
-export function buildRoster(
+export function checkKeys(
 	global: PublishedGlobal,
 	keyTexts: readonly string[]
-): { text: string; roster: Roster; accepted: number[]; rejected: SecureRejection[] } {
-	const settings = settingsOf(global);
+): { members: { index: number; key: RosterMember }[]; rejected: SecureRejection[] } {
+	settingsOf(global);
 	const ref = refOf(global);
 	const rejected: SecureRejection[] = [];
 	const byId = new Map<string, { index: number; key: RosterMember; checksum: string }[]>();
@@ -123,6 +122,19 @@ export function buildRoster(
 			reason: `A secure round holds at most ${MAX_COHORT} clients; this key came later`
 		});
 	}
+	return { members, rejected };
+}
+
+/**
+ * The roster of a round from the keys files received (`checkKeys`), sorted by client id.
+ * Throws 'federation/cohort-too-small' with fewer than the global's k keys.
+ */
+export function buildRoster(
+	global: PublishedGlobal,
+	keyTexts: readonly string[]
+): { text: string; roster: Roster; accepted: number[]; rejected: SecureRejection[] } {
+	const settings = settingsOf(global);
+	const { members, rejected } = checkKeys(global, keyTexts);
 	if (members.length < settings.minCohort) {
 		throw new MusicrecError(
 			'federation/cohort-too-small',
@@ -132,7 +144,7 @@ export function buildRoster(
 	}
 	const sorted = members.map((m) => m.key).sort((a, b) => (a.clientId < b.clientId ? -1 : 1));
 	const roster: Roster = {
-		...ref,
+		...refOf(global),
 		threshold: thresholdFor(sorted.length),
 		minCohort: settings.minCohort,
 		members: sorted
@@ -186,6 +198,53 @@ function readMasked(
 		);
 	}
 	return { ...value, checksum };
+}
+
+/**
+ * Verdicts on the masked updates of a round without summing them (what the coordinator shows
+ * while the masked phase is open): the same checks and duplicate rules as buildUnmaskRequest.
+ */
+export function checkMaskedUpdates(
+	global: PublishedGlobal,
+	rosterText: string,
+	maskedTexts: readonly string[]
+): { accepted: { index: number; clientId: string }[]; rejected: SecureRejection[] } {
+	const roster = decodeRoster(rosterText);
+	checkRef('roster', roster.value, refOf(global));
+	const rejected: SecureRejection[] = [];
+	const seen = new Map<string, { index: number; checksum: string }[]>();
+	maskedTexts.forEach((text, index) => {
+		try {
+			const v = readMasked(global, roster, text);
+			seen.set(v.clientId, [...(seen.get(v.clientId) ?? []), { index, checksum: v.checksum }]);
+		} catch (e) {
+			rejected.push(rejection(index, e));
+		}
+	});
+	const accepted: { index: number; clientId: string }[] = [];
+	for (const [clientId, list] of seen) {
+		const conflict = new Set(list.map((l) => l.checksum)).size > 1;
+		list.forEach((l, k) => {
+			if (!conflict && k === 0) accepted.push({ index: l.index, clientId });
+			else {
+				rejected.push({
+					index: l.index,
+					clientId,
+					code: 'federation/duplicate-client',
+					reason: conflict
+						? `Two different masked updates claim client id ${clientId}; neither is used`
+						: `The same masked update of client ${clientId} was given twice; one copy is used`
+				});
+			}
+		});
+	}
+	accepted.sort((a, b) => a.index - b.index);
+	return { accepted, rejected };
+}
+
+/** Why a masked update that comes after the unmask request is refused. */
+export function lateReason(clientId: string | undefined): string {
+	return `${clientId ? `Client ${clientId}'s` : 'This'} masked update came after the unmask request: its masks with the others may be revealed, and its own mask never will be, so it cannot be used this round`;
 }
 
 /**
@@ -320,7 +379,11 @@ export function checkUnmaskShares(
 	rosterText: string,
 	requestText: string,
 	shareTexts: readonly string[]
-): { answers: Map<string, Uint8Array>; accepted: number[]; rejected: SecureRejection[] } {
+): {
+	answers: Map<string, Uint8Array>;
+	accepted: { index: number; clientId: string }[];
+	rejected: SecureRejection[];
+} {
 	const roster = decodeRoster(rosterText);
 	const request = decodeUnmaskRequest(requestText);
 	const count = requestedShares(
@@ -329,7 +392,7 @@ export function checkUnmaskShares(
 		request.value.dropped
 	).length;
 	const answers = new Map<string, Uint8Array>();
-	const accepted: number[] = [];
+	const accepted: { index: number; clientId: string }[] = [];
 	const rejected: SecureRejection[] = [];
 	shareTexts.forEach((text, index) => {
 		try {
@@ -366,7 +429,7 @@ export function checkUnmaskShares(
 				return;
 			}
 			answers.set(value.clientId, value.shares);
-			accepted.push(index);
+			accepted.push({ index, clientId: value.clientId });
 		} catch (e) {
 			rejected.push(rejection(index, e));
 		}
