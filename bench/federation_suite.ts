@@ -39,6 +39,12 @@ export interface FederationRecord {
 	max_abs_factor_diff_vs_plain: number;
 	/** Secure: the per-user clip bound published in the global (`--clip B`), null = none. */
 	clip_per_user?: number | null;
+	/** Secure: each client's statistics norm per user before the clip, and its clip factor. */
+	per_user_norms?: number[];
+	clip_factors?: (number | null)[];
+	/** Secure: the unmasked sum's consistency mismatch; refused rounds keep the global. */
+	sum_consistency?: number;
+	refused?: boolean;
 	bytes_per_client: number;
 	/** Mean wall time of one client's part of the round, s. */
 	client_s: number;
@@ -217,6 +223,13 @@ export async function federationSuite(options: Options): Promise<FederationRecor
 				dropped: [...r.dropped],
 				plain_ndcg_at_10: round(r.plain_ndcg_at_10),
 				max_abs_factor_diff_vs_plain: r.max_abs_factor_diff_vs_plain,
+				...(r.per_user_norms ? { per_user_norms: r.per_user_norms.map((v) => round(v, 2)) } : {}),
+				...(r.sum_consistency !== undefined
+					? { sum_consistency: r.sum_consistency, refused: r.refused === true }
+					: {}),
+				...(r.clip_factors
+					? { clip_factors: r.clip_factors.map((c) => (c === null ? null : round(c, 4))) }
+					: {}),
 				bytes_per_client: Math.round(r.bytes_per_client),
 				client_s: round(r.client_s, 3),
 				coordinator_s: round(r.coordinator_s, 3),
@@ -231,6 +244,9 @@ export async function federationSuite(options: Options): Promise<FederationRecor
 					`plain ${record.plain_ndcg_at_10} (max |dY| ${record.max_abs_factor_diff_vs_plain.toExponential(2)}) ` +
 					`bytes ${record.bytes_per_client} client ${record.client_s}s coordinator ${record.coordinator_s}s ${record.round_s}s` +
 					(r.dropped.length > 0 ? ` dropped ${r.dropped.join(', ')}` : '') +
+					(r.sum_consistency !== undefined
+						? ` sum consistency ${r.sum_consistency.toExponential(1)}${r.refused ? ' REFUSED' : ''}`
+						: '') +
 					(r.flagged.length + r.rejected.length > 0
 						? ` left out ${[...r.flagged, ...r.rejected].map((c) => `${c.client} (${c.check})`).join(', ')}`
 						: '')

@@ -47,7 +47,8 @@ export type ErrorCode =
 	| 'federation/wrong-roster'
 	| 'federation/late'
 	| 'federation/secure-refused'
-	| 'federation/too-few-shares';
+	| 'federation/too-few-shares'
+	| 'federation/inconsistent-sum';
 
 export class MusicrecError extends Error {
 	readonly code: ErrorCode;

@@ -284,6 +284,8 @@ export interface FinishedRound {
 	readonly responders: number;
 	readonly users: number;
 	readonly interactions: number;
+	/** The sum's consistency mismatch (it passed the check, or the round would have failed). */
+	readonly consistency: number;
 	readonly metricsError?: string;
 }
 
@@ -343,6 +345,7 @@ export async function finishSecureRound(
 		responders: r.responders.length,
 		users: r.users,
 		interactions: r.interactions,
+		consistency: r.consistency,
 		...(r.metricsError ? { metricsError: r.metricsError } : {})
 	};
 }

@@ -7,7 +7,7 @@
 import type { AlsParams } from '$lib/core/als/params';
 import { ingest } from '$lib/core/data/ingest';
 import { resolveWeighting, type Weighting } from '$lib/core/data/weights';
-import { isMusicrecError } from '$lib/core/errors';
+import { isMusicrecError, MusicrecError } from '$lib/core/errors';
 import {
 	aggregate,
 	aggregateSums,
@@ -33,7 +33,11 @@ import {
 	type PublishedGlobal
 } from '$lib/core/federation/global_file';
 import { encodeUpdateFile, type UpdateCounts } from '$lib/core/federation/update_file';
-import type { RobustFlag } from '$lib/core/federation/robust';
+import {
+	DEFAULT_ROBUST_OPTIONS,
+	sumConsistency,
+	type RobustFlag
+} from '$lib/core/federation/robust';
 import type { ValidationResult } from '$lib/core/federation/validate';
 import { screenRound, type ScreenedRound } from '$lib/core/federation/plain_round';
 import { blobByteChunks } from '$lib/platform/file_chunks';
@@ -226,6 +230,8 @@ export interface SecureFinishResult {
 	/** The only per-round numbers the coordinator learns: totals over the survivors. */
 	readonly users: number;
 	readonly interactions: number;
+	/** Relative mismatch of the sum's consistency identity (robust.ts, check 1). */
+	readonly consistency: number;
 	readonly compactState?: CompactState;
 	readonly metrics?: GlobalEvaluation;
 	readonly metricsError?: string;
@@ -466,6 +472,15 @@ export async function runFederationCommand(
 				new Uint32Array(command.maskedSum),
 				command.shareTexts
 			);
+			// The one screen a masked round allows: the sum's consistency identity (robust.ts).
+			const consistency = sumConsistency(global, sum.sums);
+			if (!(consistency <= DEFAULT_ROBUST_OPTIONS.consistencyTolerance)) {
+				throw new MusicrecError(
+					'federation/inconsistent-sum',
+					`The unmasked sum fails the consistency check (relative mismatch ${consistency.toPrecision(3)}, limit ${DEFAULT_ROBUST_OPTIONS.consistencyTolerance}): at least one client's statistics were not computed against this global. The round is not aggregated; masked updates cannot be screened one by one.`,
+					{ consistency }
+				);
+			}
 			post({ type: 'stage', stage: 'aggregating' });
 			const compactState =
 				global.model.mode === 'compact'
@@ -485,6 +500,7 @@ export async function runFederationCommand(
 					dropped: [...sum.dropped],
 					users: sum.users,
 					interactions: sum.interactions,
+					consistency,
 					compactState,
 					...scored
 				}

@@ -5,8 +5,7 @@ import type { Interactions } from '../../../src/lib/core/data/interactions';
 import { aggregate } from '../../../src/lib/core/federation/aggregate';
 import {
 	clientStatistics,
-	computeClientUpdate,
-	type ClientStatistics
+	computeClientUpdate
 } from '../../../src/lib/core/federation/client_update';
 import type { FederationMode } from '../../../src/lib/core/federation/fields';
 import {
@@ -23,6 +22,8 @@ import {
 	vectorLayout
 } from '../../../src/lib/core/federation/secure/statistics_vector';
 import { Rng } from '../../../src/lib/core/random';
+import { poisonStatistics, type Attack } from '../../../src/lib/core/federation/attacks';
+import { DEFAULT_ROBUST_OPTIONS, sumConsistency } from '../../../src/lib/core/federation/robust';
 
 function setup(
 	mode: FederationMode,
@@ -123,4 +124,21 @@ describe('secure round: the unmasked sum is exactly the sum of the encoded stati
 	});
 });
 
-export type { ClientStatistics };
+describe('the sum consistency check: the one screen a masked round allows', () => {
+	for (const mode of ['exact', 'compact'] as const) {
+		it(`${mode}: honest sums pass, a flipped or random client fails it, a scaled one passes`, async () => {
+			const { global, locals } = setup(mode, 4);
+			const run = async (attack?: Attack) => {
+				const stats = locals.map((l) => clientStatistics(global, l));
+				if (attack) stats[0] = poisonStatistics(stats[0], attack, new Rng(3));
+				const round = await runLocalSecureRound(global, stats);
+				return sumConsistency(global, round.sum.sums);
+			};
+			const tolerance = DEFAULT_ROBUST_OPTIONS.consistencyTolerance;
+			expect(await run()).toBeLessThan(1e-6);
+			expect(await run({ kind: 'flipped', client: 0 })).toBeGreaterThan(tolerance);
+			expect(await run({ kind: 'random', client: 0 })).toBeGreaterThan(tolerance);
+			expect(await run({ kind: 'scaled', client: 0, factor: 10 })).toBeLessThan(1e-6);
+		});
+	}
+});

@@ -63,6 +63,19 @@ export interface SecureSettings {
 	readonly clipPerUser: number | null;
 }
 
+/** A global's secure settings; throws 'federation/bad-input' for a plain federation. */
+export function secureSettingsOf(global: { readonly model: GlobalModel }): SecureSettings {
+	const s = global.model.secure;
+	if (!s) {
+		throw new MusicrecError(
+			'federation/bad-input',
+			'This federation does not use secure aggregation',
+			{}
+		);
+	}
+	return s;
+}
+
 /** Defaults of a new secure federation. */
 export const DEFAULT_SECURE_SETTINGS: SecureSettings = Object.freeze({
 	minCohort: 3,

@@ -1,3 +1,4 @@
+import type { StatisticSums } from './aggregate';
 import { gramOf } from './client_update';
 import type { PublishedGlobal } from './global_file';
 import { packedSize } from './packed_symmetric';
@@ -161,15 +162,34 @@ export function screenUpdates(
 	};
 }
 
+/** The statistics check 1 reads: a plain update's payload, or a round's unmasked sums. */
+type StatisticsView =
+	| {
+			readonly mode: 'exact';
+			readonly gram: ArrayLike<number>;
+			/** Catalog index of each row of itemGrams / itemTargets. */
+			readonly touched: ArrayLike<number>;
+			readonly itemGrams: ArrayLike<number>;
+			readonly itemTargets: ArrayLike<number>;
+	  }
+	| {
+			readonly mode: 'compact';
+			readonly gram: ArrayLike<number>;
+			readonly gradient: ArrayLike<number>;
+	  };
+
 /** Check 1: |lhs - rhs| / (sum of |terms|), see the module comment. */
 function consistencyError(u: ClientUpdate, p: Float64Array, y: Float32Array, f: number): number {
-	const g = u.payload.gram;
+	return viewConsistency(u.payload, p, y, f);
+}
+
+function viewConsistency(pl: StatisticsView, p: Float64Array, y: Float32Array, f: number): number {
+	const g = pl.gram;
 	let trace = 0; // tr(G P), P symmetric
 	for (let k = 0; k < f * f; k++) trace += g[k] * p[k];
 	let lhs = 0;
 	let scaleSum = Math.abs(trace);
 	let rhs: number;
-	const pl = u.payload;
 	if (pl.mode === 'exact') {
 		let quad = 0;
 		let quadAbs = 0;
@@ -199,6 +219,40 @@ function consistencyError(u: ClientUpdate, p: Float64Array, y: Float32Array, f: 
 	}
 	if (!(scaleSum > 0)) return 0;
 	return Math.abs(lhs - rhs) / scaleSum;
+}
+
+/**
+ * Check 1 on a round's summed statistics (what a secure round unmasks). The identity is linear
+ * in the statistics, so a sum of honest clients meets it (to rounding) and a sum holding a
+ * flipped or random client does not; a scaled client keeps it. It says that someone in the
+ * sum did not compute against this global, not who. Returns the relative mismatch (honest sums:
+ * about 1e-9; DEFAULT_ROBUST_OPTIONS.consistencyTolerance is the limit).
+ */
+export function sumConsistency(current: PublishedGlobal, sums: StatisticSums): number {
+	const model = current.model;
+	const f = model.params.factors;
+	const y = model.itemFactors;
+	const n = model.catalog.length;
+	const p = gramOf(y, n, f);
+	for (let r = 0; r < f; r++) p[r * f + r] += model.params.regularization;
+	const s = sums.payload;
+	if (s.mode === 'compact')
+		return viewConsistency({ mode: 'compact', gram: sums.gram, gradient: s.gradient }, p, y, f);
+	const touched: number[] = [];
+	for (let i = 0; i < n; i++) if (s.touched[i]) touched.push(i);
+	const ps = packedSize(f);
+	const itemGrams = new Float64Array(touched.length * ps);
+	const itemTargets = new Float64Array(touched.length * f);
+	touched.forEach((i, t) => {
+		itemGrams.set(s.itemGrams.subarray(i * ps, (i + 1) * ps), t * ps);
+		itemTargets.set(s.itemTargets.subarray(i * f, (i + 1) * f), t * f);
+	});
+	return viewConsistency(
+		{ mode: 'exact', gram: sums.gram, touched, itemGrams, itemTargets },
+		p,
+		y,
+		f
+	);
 }
 
 /** Check 3: weighted mean cosine of each client's rows to the others' summed rows. */

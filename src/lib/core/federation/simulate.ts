@@ -7,7 +7,12 @@ import { holdoutSplit, type HoldoutSplit } from '../eval/split';
 import { Rng } from '../random';
 import { aggregate, createCompactState, type AggregateOptions } from './aggregate';
 import { poisonStatistics, type Attack } from './attacks';
-import { clientStatistics, updateFromStatistics, type ClientStatistics } from './client_update';
+import {
+	clientStatistics,
+	statisticsNorm,
+	updateFromStatistics,
+	type ClientStatistics
+} from './client_update';
 import type { FederationMode } from './fields';
 import {
 	createInitialGlobal,
@@ -21,7 +26,12 @@ import { plainRound } from './plain_round';
 import { runLocalSecureRound } from './secure/local_round';
 import { splitByOwner, splitByUsers, type ClientShare, type PartitionKind } from './partition';
 import { encodeUpdateFile, randomClientId } from './update_file';
-import type { RobustCheck, RobustOptions } from './robust';
+import {
+	DEFAULT_ROBUST_OPTIONS,
+	sumConsistency,
+	type RobustCheck,
+	type RobustOptions
+} from './robust';
 
 export interface SimulationOptions {
 	readonly interactions: Interactions;
@@ -93,6 +103,18 @@ export interface RoundRecord {
 	readonly flagged: readonly ExcludedClient[];
 	/** Clients (share index) the validator rejected (e.g. norm outliers). */
 	readonly rejected: readonly ExcludedClient[];
+	/**
+	 * Secure rounds: each client's statistics norm per user before the clip
+	 * (`statisticsNorm / users`), and the factor its clip applied (null: it dropped out).
+	 */
+	readonly per_user_norms?: readonly number[];
+	readonly clip_factors?: readonly (number | null)[];
+	/**
+	 * Secure rounds: the relative mismatch of the unmasked sum's consistency identity
+	 * (`sumConsistency`); above the tolerance the round is refused and the global kept.
+	 */
+	readonly sum_consistency?: number;
+	readonly refused?: boolean;
 }
 
 export interface ExcludedClient {
@@ -114,6 +136,10 @@ interface RoundOutcome {
 	readonly accepted: number;
 	readonly flagged: ExcludedClient[];
 	readonly rejected: ExcludedClient[];
+	readonly perUserNorms?: number[];
+	readonly clipFactors?: (number | null)[];
+	readonly sumConsistency?: number;
+	readonly refused?: boolean;
 }
 
 const seconds = (t0: number): number => (Date.now() - t0) / 1000;
@@ -232,15 +258,24 @@ async function secureSimRound(
 	poison?: { attack: Attack; rng: Rng }
 ): Promise<RoundOutcome> {
 	const { stats, userFactors, clientSeconds } = allStatistics(published, shares, users, poison);
-	// The compact step state must advance once per round: the plain reference gets a copy.
-	const plainOptions: AggregateOptions | undefined = options?.compactState
-		? { ...options, compactState: { ...options.compactState } }
-		: options;
+	// The compact step state advances once per round, and only with an accepted sum: the
+	// secure round and the plain reference each work on a copy.
+	const withCopy = (): AggregateOptions | undefined =>
+		options?.compactState ? { ...options, compactState: { ...options.compactState } } : options;
+	const plainOptions = withCopy();
+	const secureOptions = withCopy();
+	const perUserNorms = stats.map((st) => (st.users > 0 ? statisticsNorm(st) / st.users : 0));
 	const r = await runLocalSecureRound(published, stats, {
 		dropAfterKeys: new Set(dropped),
-		aggregate: options
+		aggregate: secureOptions
 	});
 	const survivors = shares.map((_, k) => k).filter((k) => !dropped.includes(k));
+	// A sum that fails the consistency identity is refused: the global stays as it was.
+	const consistency = sumConsistency(published, r.sum.sums);
+	const refused = !(consistency <= DEFAULT_ROBUST_OPTIONS.consistencyTolerance);
+	if (!refused && options?.compactState && secureOptions?.compactState) {
+		Object.assign(options.compactState, secureOptions.compactState);
+	}
 	// The survivors' statistics after their clip (done in place by the round).
 	const plain = aggregate(
 		published,
@@ -248,7 +283,7 @@ async function secureSimRound(
 		plainOptions
 	);
 	return {
-		model: r.next,
+		model: refused ? { ...published.model } : r.next,
 		userFactors,
 		plain,
 		dropped: [...dropped],
@@ -257,7 +292,11 @@ async function secureSimRound(
 		coordinatorSeconds: r.coordinatorSeconds,
 		accepted: r.sum.survivors.length,
 		flagged: [],
-		rejected: []
+		rejected: [],
+		perUserNorms,
+		clipFactors: r.clipFactors.map((c) => c ?? null),
+		sumConsistency: consistency,
+		refused
 	};
 }
 
@@ -414,7 +453,12 @@ export async function simulate(options: SimulationOptions): Promise<RoundRecord[
 			round_s: roundSeconds,
 			accepted: next.accepted,
 			flagged: next.flagged,
-			rejected: next.rejected
+			rejected: next.rejected,
+			...(next.perUserNorms ? { per_user_norms: next.perUserNorms } : {}),
+			...(next.clipFactors ? { clip_factors: next.clipFactors } : {}),
+			...(next.sumConsistency !== undefined
+				? { sum_consistency: next.sumConsistency, refused: next.refused === true }
+				: {})
 		};
 		records.push(record);
 		options.onRound?.(record);

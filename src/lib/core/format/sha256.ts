@@ -56,41 +56,11 @@ export class Sha256 {
 	 */
 	updateText(text: string): this {
 		const buffer = (this.textBuffer ??= new Uint8Array(TEXT_CHUNK));
-		const limit = TEXT_CHUNK - 4;
-		let n = 0;
-		for (let i = 0; i < text.length; i++) {
-			if (n > limit) {
-				this.update(buffer.subarray(0, n));
-				n = 0;
-			}
-			let c = text.charCodeAt(i);
-			if (c < 0x80) {
-				buffer[n++] = c;
-				continue;
-			}
-			if (c >= 0xd800 && c < 0xdc00 && i + 1 < text.length) {
-				const d = text.charCodeAt(i + 1);
-				if (d >= 0xdc00 && d < 0xe000) {
-					c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
-					i++;
-				}
-			}
-			if (c >= 0xd800 && c < 0xe000) c = 0xfffd; // lone surrogate
-			if (c < 0x800) {
-				buffer[n++] = 0xc0 | (c >> 6);
-				buffer[n++] = 0x80 | (c & 63);
-			} else if (c < 0x10000) {
-				buffer[n++] = 0xe0 | (c >> 12);
-				buffer[n++] = 0x80 | ((c >> 6) & 63);
-				buffer[n++] = 0x80 | (c & 63);
-			} else {
-				buffer[n++] = 0xf0 | (c >> 18);
-				buffer[n++] = 0x80 | ((c >> 12) & 63);
-				buffer[n++] = 0x80 | ((c >> 6) & 63);
-				buffer[n++] = 0x80 | (c & 63);
-			}
+		for (let i = 0; i < text.length;) {
+			const { next, written } = encodeUtf8Into(text, i, buffer);
+			this.update(buffer.subarray(0, written));
+			i = next;
 		}
-		if (n > 0) this.update(buffer.subarray(0, n));
 		return this;
 	}
 
@@ -176,12 +146,25 @@ export function sha256Hex(data: Uint8Array | string): string {
 	return (typeof data === 'string' ? h.updateText(data) : h.update(data)).hex();
 }
 
-/** UTF-8 encoding without TextEncoder (absent from the core's ES2022 lib). */
-export function utf8(text: string): Uint8Array {
-	const out = new Uint8Array(text.length * 3);
+/**
+ * Encode `text` from position `from` into `out` as UTF-8 until `out` has less than 4 bytes of
+ * room or the text ends; returns the next position and the bytes written. Lone surrogates
+ * become U+FFFD. (TextEncoder is absent from the core's ES2022 lib.)
+ */
+function encodeUtf8Into(
+	text: string,
+	from: number,
+	out: Uint8Array
+): { next: number; written: number } {
+	const limit = out.length - 4;
 	let n = 0;
-	for (let i = 0; i < text.length; i++) {
+	let i = from;
+	for (; i < text.length && n <= limit; i++) {
 		let c = text.charCodeAt(i);
+		if (c < 0x80) {
+			out[n++] = c;
+			continue;
+		}
 		if (c >= 0xd800 && c < 0xdc00 && i + 1 < text.length) {
 			const d = text.charCodeAt(i + 1);
 			if (d >= 0xdc00 && d < 0xe000) {
@@ -190,8 +173,7 @@ export function utf8(text: string): Uint8Array {
 			}
 		}
 		if (c >= 0xd800 && c < 0xe000) c = 0xfffd; // lone surrogate
-		if (c < 0x80) out[n++] = c;
-		else if (c < 0x800) {
+		if (c < 0x800) {
 			out[n++] = 0xc0 | (c >> 6);
 			out[n++] = 0x80 | (c & 63);
 		} else if (c < 0x10000) {
@@ -205,5 +187,11 @@ export function utf8(text: string): Uint8Array {
 			out[n++] = 0x80 | (c & 63);
 		}
 	}
-	return out.slice(0, n);
+	return { next: i, written: n };
+}
+
+/** UTF-8 encoding without TextEncoder (absent from the core's ES2022 lib). */
+export function utf8(text: string): Uint8Array {
+	const out = new Uint8Array(text.length * 3 + 4);
+	return out.slice(0, encodeUtf8Into(text, 0, out).written);
 }

@@ -18,7 +18,7 @@
 import { MusicrecError } from '../../errors';
 import type { ClientStatistics } from '../client_update';
 import { clipStatistics } from '../client_update';
-import type { PublishedGlobal } from '../global_file';
+import { secureSettingsOf, type PublishedGlobal } from '../global_file';
 import { maskSign, pairKeys, roundSalt, type RoundContext } from './agreement';
 import {
 	checkRef,
@@ -58,18 +58,6 @@ function hex(bytes: Uint8Array): string {
 	return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-function secureOf(global: PublishedGlobal) {
-	const s = global.model.secure;
-	if (!s) {
-		throw new MusicrecError(
-			'federation/bad-input',
-			'This federation does not use secure aggregation',
-			{}
-		);
-	}
-	return s;
-}
-
 const sameBytes = (a: Uint8Array, b: Uint8Array): boolean =>
 	a.length === b.length && a.every((v, i) => v === b[i]);
 
@@ -77,7 +65,7 @@ const sameBytes = (a: Uint8Array, b: Uint8Array): boolean =>
 export async function startSecureRound(
 	global: PublishedGlobal
 ): Promise<{ state: SecureClientState; keysText: string }> {
-	secureOf(global);
+	secureSettingsOf(global);
 	const { privateKey, publicKey } = await generateKeyPair();
 	const m = global.model;
 	const state: SecureClientState = {
@@ -104,7 +92,7 @@ export function checkRosterFor(
 	global: PublishedGlobal,
 	rosterText: string
 ): { checksum: string; value: Roster } {
-	const settings = secureOf(global);
+	const settings = secureSettingsOf(global);
 	const { value: roster, checksum } = decodeRoster(rosterText);
 	checkRef('roster', roster, state);
 	const me = roster.members.find((m) => m.clientId === state.clientId);
@@ -142,7 +130,7 @@ export async function maskStatistics(
 	rosterText: string,
 	stats: ClientStatistics
 ): Promise<{ state: SecureClientState; maskedText: string; clipFactor: number }> {
-	const settings = secureOf(global);
+	const settings = secureSettingsOf(global);
 	if (global.checksum !== state.baseChecksum) {
 		throw new MusicrecError(
 			'federation/wrong-base',

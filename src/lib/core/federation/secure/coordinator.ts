@@ -10,8 +10,7 @@
  * pair masks may have been revealed, and its self-mask never will be.
  */
 import { MusicrecError, isMusicrecError, type ErrorCode } from '../../errors';
-import type { PublishedGlobal } from '../global_file';
-import { MAX_COHORT } from '../global_file';
+import { MAX_COHORT, secureSettingsOf, type PublishedGlobal } from '../global_file';
 import { maskSign } from './agreement';
 import {
 	checkRef,
@@ -41,18 +40,6 @@ export interface SecureRejection {
 	readonly reason: string;
 }
 
-function settingsOf(global: PublishedGlobal) {
-	const s = global.model.secure;
-	if (!s) {
-		throw new MusicrecError(
-			'federation/bad-input',
-			'This federation does not use secure aggregation',
-			{}
-		);
-	}
-	return s;
-}
-
 function refOf(global: PublishedGlobal) {
 	return {
 		federationId: global.model.federationId,
@@ -75,7 +62,7 @@ export function checkKeys(
 	global: PublishedGlobal,
 	keyTexts: readonly string[]
 ): { members: { index: number; key: RosterMember }[]; rejected: SecureRejection[] } {
-	settingsOf(global);
+	secureSettingsOf(global);
 	const ref = refOf(global);
 	const rejected: SecureRejection[] = [];
 	const byId = new Map<string, { index: number; key: RosterMember; checksum: string }[]>();
@@ -133,7 +120,7 @@ export function buildRoster(
 	global: PublishedGlobal,
 	keyTexts: readonly string[]
 ): { text: string; roster: Roster; accepted: number[]; rejected: SecureRejection[] } {
-	const settings = settingsOf(global);
+	const settings = secureSettingsOf(global);
 	const { members, rejected } = checkKeys(global, keyTexts);
 	if (members.length < settings.minCohort) {
 		throw new MusicrecError(
@@ -265,7 +252,7 @@ export function buildUnmaskRequest(
 	/** sum_{u in S} y_u modulo 2^64: all the coordinator keeps of the masked updates. */
 	maskedSum: Uint32Array;
 } {
-	const settings = settingsOf(global);
+	const settings = secureSettingsOf(global);
 	const roster = decodeRoster(rosterText);
 	checkRef('roster', roster.value, refOf(global));
 	const rejected: SecureRejection[] = [];
@@ -451,7 +438,7 @@ export async function unmaskSum(
 	maskedSum: Uint32Array,
 	shareTexts: readonly string[]
 ): Promise<UnmaskedSum> {
-	const settings = settingsOf(global);
+	const settings = secureSettingsOf(global);
 	const roster = decodeRoster(rosterText);
 	checkRef('roster', roster.value, refOf(global));
 	const request = decodeUnmaskRequest(requestText);
