@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeUpdateFile, encodeUpdateFile } from '../../src/lib/core/federation/update_file';
 import { launchBrowser } from './browser';
 import { serveStatic } from './static_server';
-import { openFederationTab } from './seed';
+import { loadOwnFile, openFederationTab, waitForDataset } from './seed';
 
 const OUT = 'test-results/federation';
 
@@ -25,14 +25,6 @@ function partitions(): { a: string; b: string; usersA: Set<string>; usersB: Set<
 	const usersA = new Set([...order].filter(([, k]) => k % 2 === 0).map(([u]) => u));
 	const usersB = new Set([...order].filter(([, k]) => k % 2 === 1).map(([u]) => u));
 	return { a: a.join('\n') + '\n', b: b.join('\n') + '\n', usersA, usersB };
-}
-
-async function waitForDataset(page: Page, name: string): Promise<void> {
-	await page.waitForFunction(
-		(n) => document.querySelector('[data-testid=status-dataset]')?.textContent?.trim() === n,
-		name,
-		{ timeout: 120_000 }
-	);
 }
 
 /** Click a download link and save the file; returns its path and suggested name. */
@@ -98,20 +90,7 @@ describe('Federation page: a coordinator and two clients (built static site, hea
 			.toBe('coordinator model');
 
 		// Clients: each loads its own partition through the Data page's file input.
-		await Promise.all(
-			clients.map(async (page, k) => {
-				await page.goto(server.url);
-				await waitForDataset(page, 'kkbox_train_10k.csv');
-				await page.getByTestId('save-status').filter({ hasText: 'Saved' }).waitFor();
-				await page.getByTestId('file-input').setInputFiles({
-					name: partFiles[k].name,
-					mimeType: 'text/csv',
-					buffer: Buffer.from(partFiles[k].text)
-				});
-				await waitForDataset(page, partFiles[k].name);
-				await page.getByTestId('save-status').filter({ hasText: 'Saved' }).waitFor();
-			})
-		);
+		await Promise.all(clients.map((page, k) => loadOwnFile(page, server.url, partFiles[k])));
 
 		// Coordinator creates an exact-mode federation from the active model.
 		await openFederationTab(coordinator, server.url, 'Coordinator');

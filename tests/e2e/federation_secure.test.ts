@@ -16,7 +16,7 @@ import { vectorLayout } from '../../src/lib/core/federation/secure/statistics_ve
 import { ingest } from '../../src/lib/core/data/ingest';
 import { Rng } from '../../src/lib/core/random';
 import { chromiumPath } from './browser';
-import { openFederationTab, waitForDataset } from './seed';
+import { loadOwnFile, openFederationTab, waitForDataset } from './seed';
 import { serveStatic } from './static_server';
 
 const OUT = 'test-results/federation-secure';
@@ -130,16 +130,7 @@ describe('Federation page: a secure round of four one-person clients, one vanish
 		// Clients: each loads its own one-person file, imports the global and joins the round.
 		const keys: string[] = [];
 		for (const [k, page] of clients.entries()) {
-			await page.goto(server.url);
-			await waitForDataset(page, 'kkbox_train_10k.csv');
-			await page.getByTestId('save-status').filter({ hasText: 'Saved' }).waitFor();
-			await page.getByTestId('file-input').setInputFiles({
-				name: people[k].name,
-				mimeType: 'text/csv',
-				buffer: Buffer.from(people[k].text)
-			});
-			await waitForDataset(page, people[k].name);
-			await page.getByTestId('save-status').filter({ hasText: 'Saved' }).waitFor();
+			await loadOwnFile(page, server.url, people[k]);
 			await openFederationTab(page, server.url, 'Client');
 			await page.getByTestId('global-input').setInputFiles(global0);
 			await page.getByTestId('secure-client').waitFor();

@@ -12,6 +12,27 @@ export async function waitForDataset(page: Page, name: string): Promise<void> {
 	);
 }
 
+/**
+ * A client's own file made its dataset: the Data page (the demo stored first, as on any first
+ * visit), then the file through its input, until the header names it and it is saved.
+ */
+export async function loadOwnFile(
+	page: Page,
+	baseUrl: string,
+	file: { name: string; text: string }
+): Promise<void> {
+	await page.goto(baseUrl);
+	await waitForDataset(page, 'kkbox_train_10k.csv');
+	await page.getByTestId('save-status').filter({ hasText: 'Saved' }).waitFor();
+	await page.getByTestId('file-input').setInputFiles({
+		name: file.name,
+		mimeType: 'text/csv',
+		buffer: Buffer.from(file.text)
+	});
+	await waitForDataset(page, file.name);
+	await page.getByTestId('save-status').filter({ hasText: 'Saved' }).waitFor();
+}
+
 /** Open the Models page once it has read the stored dataset and model list. */
 export async function openModels(page: Page, baseUrl: string): Promise<void> {
 	await page.goto(new URL('models/', baseUrl).href);
