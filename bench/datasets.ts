@@ -9,10 +9,16 @@ import { readTextChunks } from '../src/lib/node/files';
 export type DatasetName = 'kkbox10k' | 'lastfm' | 'synthetic';
 export const DATASETS: readonly DatasetName[] = ['kkbox10k', 'lastfm', 'synthetic'];
 
+/**
+ * The folder holding datasets that are not bundled (Last.fm HetRec 2011): MUSICREC_DATA_DIR, by
+ * default a `shared/data` folder beside the checkout.
+ */
+export const DATA_DIR = resolve(process.env.MUSICREC_DATA_DIR ?? '../shared/data');
+
 /** Where each file-backed dataset lives: the demo file ships with the app, Last.fm does not. */
 export const DATASET_FILES: Record<Exclude<DatasetName, 'synthetic'>, string> = {
 	kkbox10k: resolve('static/data/kkbox_train_10k.csv'),
-	lastfm: resolve('../shared/data/lastfm_hetrec2011_user_artists.dat')
+	lastfm: resolve(DATA_DIR, 'lastfm_hetrec2011_user_artists.dat')
 };
 
 /** The weighting each dataset is benchmarked with, matching the implicit reference runs. */

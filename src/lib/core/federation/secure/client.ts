@@ -31,14 +31,7 @@ import {
 	type Roster
 } from './files';
 import { applyMask } from './masks';
-import {
-	openShare,
-	sealBundle,
-	sealedShareAt,
-	SEALED_SHARE_BYTES,
-	SHARE_BYTES,
-	splitSecrets
-} from './shares';
+import { openShare, sealBundle, sealedShareAt, SHARE_BYTES, splitSecrets } from './shares';
 import { encodeStatistics, vectorLayout } from './statistics_vector';
 import { generateKeyPair, importPrivateKey, randomBytes, SEED_BYTES } from './webcrypto';
 
@@ -87,7 +80,7 @@ export async function startSecureRound(
 }
 
 /** Check a roster against this client's round and key; returns it decoded. */
-export function checkRosterFor(
+function checkRosterFor(
 	state: SecureClientState,
 	global: PublishedGlobal,
 	rosterText: string
@@ -272,9 +265,4 @@ export async function answerUnmask(
 		survivors: request.survivors.length,
 		dropped: request.dropped.length
 	};
-}
-
-/** Bytes of the sealed shares one client sends: members^2 x SEALED_SHARE_BYTES. */
-export function sealedShareBytes(members: number): number {
-	return members * members * SEALED_SHARE_BYTES;
 }

@@ -163,6 +163,14 @@ function readRef(what: string, meta: Record<string, unknown>): RoundRef {
 	};
 }
 
+function checksumField(
+	what: string,
+	meta: Record<string, unknown>,
+	name: 'rosterChecksum' | 'requestChecksum'
+): string {
+	return stringField(what, meta[name], `meta.${name}`, CHECKSUM_PATTERN);
+}
+
 function bytesField(what: string, v: unknown, field: string, length?: number): Uint8Array {
 	if (typeof v !== 'string') badField(what, field, 'base64 text', v);
 	let bytes: Uint8Array;
@@ -344,12 +352,7 @@ export function decodeMaskedUpdate(
 	return {
 		value: {
 			...readRef(what, meta),
-			rosterChecksum: stringField(
-				what,
-				meta.rosterChecksum,
-				'meta.rosterChecksum',
-				CHECKSUM_PATTERN
-			),
+			rosterChecksum: checksumField(what, meta, 'rosterChecksum'),
 			clientId: stringField(what, meta.clientId, 'meta.clientId', CLIENT_ID_PATTERN),
 			mode: modeField(what, meta.mode, 'meta.mode'),
 			masked: new Uint32Array(a.buffer, a.byteOffset, a.length),
@@ -400,12 +403,7 @@ export function decodeUnmaskRequest(text: string): Checked<UnmaskRequest> {
 	return {
 		value: {
 			...readRef(what, meta),
-			rosterChecksum: stringField(
-				what,
-				meta.rosterChecksum,
-				'meta.rosterChecksum',
-				CHECKSUM_PATTERN
-			),
+			rosterChecksum: checksumField(what, meta, 'rosterChecksum'),
 			survivors,
 			dropped,
 			forwarded
@@ -439,18 +437,8 @@ export function decodeUnmaskShares(text: string): Checked<UnmaskShares> {
 	return {
 		value: {
 			...readRef(what, meta),
-			rosterChecksum: stringField(
-				what,
-				meta.rosterChecksum,
-				'meta.rosterChecksum',
-				CHECKSUM_PATTERN
-			),
-			requestChecksum: stringField(
-				what,
-				meta.requestChecksum,
-				'meta.requestChecksum',
-				CHECKSUM_PATTERN
-			),
+			rosterChecksum: checksumField(what, meta, 'rosterChecksum'),
+			requestChecksum: checksumField(what, meta, 'requestChecksum'),
 			clientId: stringField(what, meta.clientId, 'meta.clientId', CLIENT_ID_PATTERN),
 			shares
 		},

@@ -11,7 +11,6 @@ import { MusicrecError } from '../../errors';
  * Overflow bound: with at most n_max clients, each |v| <= entryBound(s, n_max) gives
  * `|sum q| <= n_max (B 2^s + 1/2) < 2^62 < 2^63`, so the signed sum is exact.
  */
-export const RING_BITS = 64;
 /** Default scale: 24 fractional bits, a resolution of 2^-24 (about 6e-8) per value. */
 export const DEFAULT_SCALE_BITS = 24;
 /** Scales a global may ask for. */

@@ -33,7 +33,10 @@ export interface VectorLayout {
 
 const COUNTS = 2;
 
-/** The layout of a global's masked vectors. */
+/**
+ * The layout of a global's masked vectors: `2 + f(f+1)/2 + catalog (f(f+1)/2 + f)` elements
+ * (exact) or `2 + f(f+1)/2 + catalog f` (compact).
+ */
 export function vectorLayout(model: GlobalModel): VectorLayout {
 	const f = model.params.factors;
 	const n = model.catalog.length;
@@ -43,12 +46,6 @@ export function vectorLayout(model: GlobalModel): VectorLayout {
 	const targetsAt = model.mode === 'exact' ? itemsAt + n * ps : itemsAt;
 	const length = model.mode === 'exact' ? targetsAt + n * f : itemsAt + n * f;
 	return { mode: model.mode, factors: f, catalogSize: n, length, gramAt, itemsAt, targetsAt };
-}
-
-/** Ring elements of a masked update: `2 + f(f+1)/2 + catalog (f(f+1)/2 + f)` (exact) or `2 + f(f+1)/2 + catalog f` (compact). */
-export function vectorLength(mode: FederationMode, factors: number, catalogSize: number): number {
-	const ps = packedSize(factors);
-	return COUNTS + ps + catalogSize * (mode === 'exact' ? ps + factors : factors);
 }
 
 function packUpper(full: Float64Array, f: number): Float64Array {
