@@ -55,7 +55,7 @@ export async function loadDataset(
 		const path = DATASET_FILES[name];
 		if (!existsSync(path)) {
 			throw new DatasetMissingError(
-				`dataset ${name} is absent: ${path} not found (Last.fm HetRec is read from ../shared/data)`
+				`dataset ${name} is absent: ${path} not found (Last.fm HetRec is read from MUSICREC_DATA_DIR, default ../shared/data)`
 			);
 		}
 		const result = await ingest(readTextChunks(path), {
