@@ -2,15 +2,13 @@
  * A tiny reader for the KKBox demo CSV, local to the tests so they do not depend on the app's
  * parser: columns msno (1) and song_id (2), weight 1 + target (last column), duplicates summed.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { csrFromTriplets, type Csr } from '../../src/lib/core/data/csr';
+import { demoDataFile } from './data_files';
 
-const CANDIDATES = ['static/data/kkbox_train_10k.csv', '../shared/data/kkbox_train_10k.csv'];
-
-/** Path of the demo file resolved from the repo root, or undefined when absent. */
-export function kkboxDemoPath(): string | undefined {
-	return CANDIDATES.map((p) => resolve(process.cwd(), p)).find((p) => existsSync(p));
+/** Path of the demo file shipped in static/data (throws when it is missing). */
+export function kkboxDemoPath(): string {
+	return demoDataFile('kkbox_train_10k.csv');
 }
 
 /** Users x songs weight matrix of the demo file (ids are not kept). */

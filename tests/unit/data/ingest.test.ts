@@ -1,6 +1,5 @@
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { demoDataFile } from '../../helpers/data_files';
 import { nnz } from '../../../src/lib/core/data/csr';
 import { ingest } from '../../../src/lib/core/data/ingest';
 import type { IngestOptions, IngestResult } from '../../../src/lib/core/data/ingest';
@@ -379,9 +378,8 @@ describe('ingest: progress and cancel', () => {
 });
 
 describe('ingest: real files', () => {
-	const kkbox = resolve(process.cwd(), '../shared/data/kkbox_train_10k.csv');
-	const lastfm = resolve(process.cwd(), '../shared/data/lastfm_hetrec2011_user_artists.dat');
-	const demo = resolve(process.cwd(), 'static/data/kkbox_train_10k.csv');
+	const lastfm = demoDataFile('lastfm_hetrec2011_user_artists.dat');
+	const demo = demoDataFile('kkbox_train_10k.csv');
 
 	function checkKkbox(r: IngestResult): void {
 		expect(r.schema).toBe('kkbox');
@@ -401,11 +399,11 @@ describe('ingest: real files', () => {
 		checkKkbox(await ingest(readTextChunks(demo, 1 << 14)));
 	});
 
-	it.skipIf(!existsSync(kkbox))('ingests kkbox_train_10k.csv', async () => {
-		checkKkbox(await ingest(readTextChunks(kkbox)));
+	it('ingests the demo with the default chunk size', async () => {
+		checkKkbox(await ingest(readTextChunks(demo)));
 	});
 
-	it.skipIf(!existsSync(lastfm))('ingests Last.fm user_artists.dat', async () => {
+	it('ingests the Last.fm demo, user_artists.dat', async () => {
 		const opts: IngestOptions = {};
 		const r = await ingest(readTextChunks(lastfm, 1 << 15), opts);
 		expect(r.schema).toBe('lastfm');

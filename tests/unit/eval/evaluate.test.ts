@@ -1,6 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { demoDataFile } from '../../helpers/data_files';
 import { csrFromTriplets, type Csr } from '../../../src/lib/core/data/csr';
 import { isMusicrecError } from '../../../src/lib/core/errors';
 import { auc, evaluateAuc } from '../../../src/lib/core/eval/auc';
@@ -217,11 +217,11 @@ function fromPairs(pairs: [string, string, number, number][]) {
 	return { matrix, target: extra as Int8Array };
 }
 
-const lastfmPath = resolve(process.cwd(), '../shared/data/lastfm_hetrec2011_user_artists.dat');
-const kkboxPath = resolve(process.cwd(), '../shared/data/kkbox_train_10k.csv');
+const lastfmPath = demoDataFile('lastfm_hetrec2011_user_artists.dat');
+const kkboxPath = demoDataFile('kkbox_train_10k.csv');
 
 describe('real data', () => {
-	it.skipIf(!existsSync(lastfmPath))('Last.fm: popularity beats random ranking', async () => {
+	it('Last.fm: popularity beats random ranking', async () => {
 		const lines = readFileSync(lastfmPath, 'utf8').trim().split('\n').slice(1);
 		const pairs = lines.map((l): [string, string, number, number] => {
 			const [u, a, w] = l.split('\t');
@@ -236,7 +236,7 @@ describe('real data', () => {
 		expect(pop.ndcg).toBeGreaterThan(5 * rnd.ndcg);
 	});
 
-	it.skipIf(!existsSync(kkboxPath))('KKBox: global AUC equals the pair count', async () => {
+	it('KKBox: global AUC equals the pair count', async () => {
 		const lines = readFileSync(kkboxPath, 'utf8').trim().split('\n').slice(1);
 		const pairs = lines.map((l): [string, string, number, number] => {
 			const f = l.split(',');
