@@ -28,6 +28,7 @@ export type ErrorCode =
 	| 'als/kernel-failed'
 	| 'als/out-of-memory'
 	| 'eval/bad-input'
+	| 'model/no-overlap'
 	| 'federation/bad-input'
 	| 'federation/bad-shape'
 	| 'federation/not-finite'

@@ -7,7 +7,9 @@ import { ItemScorer } from '$lib/core/als/kernel/item_scorer';
 import { AlsModel } from '$lib/core/als/model';
 import type { Csr } from '$lib/core/data/csr';
 import { ingest } from '$lib/core/data/ingest';
-import type { Weighting } from '$lib/core/data/weights';
+import type { SchemaKind } from '$lib/core/data/schema';
+import { defaultWeighting, weightingApplies, type Weighting } from '$lib/core/data/weights';
+import { MusicrecError } from '$lib/core/errors';
 import type { ModelRecord } from '$lib/core/model_record';
 import { blobByteChunks } from './file_chunks';
 
@@ -25,18 +27,48 @@ export interface History {
 	readonly weights: Float32Array;
 }
 
+/** How many of a set of songs (a dataset's, or one listener's) the model knows. */
+export interface Overlap {
+	readonly matched: number;
+	readonly total: number;
+}
+
+/** Builds the WebAssembly top-n scorer; a test passes one that fails. */
+export type ScorerFactory = (itemFactors: Float32Array, factors: number) => Promise<ItemScorer>;
+
 /** The user x item weights of a dataset file, by string id. */
 export interface DatasetView {
 	readonly userIds: readonly string[];
 	readonly itemIds: readonly string[];
 	readonly matrix: Csr;
+	/** Set when the file could not be read with the model's own weighting. */
+	readonly weightingNote?: string;
 }
 
-/** Read a dataset file (streamed) into its interaction matrix under `weighting`. */
-export async function readDataset(file: Blob, weighting: Weighting): Promise<DatasetView> {
-	const data = await ingest(blobByteChunks(file), { weighting, badLines: 'skip' });
+/**
+ * Read a dataset file (streamed) into its interaction matrix under the model's `weighting`, or
+ * under the file's default when that weighting does not apply to its schema (a model trained
+ * on play counts used on a KKBox file); `weightingNote` then says so.
+ */
+export async function readDataset(
+	file: Blob,
+	weighting: Weighting,
+	schema: SchemaKind
+): Promise<DatasetView> {
+	const applies = weightingApplies(schema, weighting);
+	const used = applies ? weighting : defaultWeighting(schema);
+	const data = await ingest(blobByteChunks(file), { weighting: used, badLines: 'skip' });
 	const { users, items, matrix } = data.interactions;
-	return { userIds: users.toArray(), itemIds: items.toArray(), matrix };
+	return {
+		userIds: users.toArray(),
+		itemIds: items.toArray(),
+		matrix,
+		...(applies
+			? {}
+			: {
+					weightingNote: `the model was trained with weighting '${weighting}', which does not apply to a ${schema} file; its histories are read with '${used}'`
+				})
+	};
 }
 
 /**
@@ -62,9 +94,17 @@ export class ModelSession {
 	#scorer: Promise<ItemScorer | undefined>;
 	/** The scorer once built: used without an await, so a call does not yield before it scores. */
 	#scorerReady: ItemScorer | undefined;
+	/** Why top-n runs on tfjs ops instead of the WebAssembly scorer (undefined: no problem). */
+	scorerProblem: string | undefined;
+	/** The dataset's songs that the model knows (0 of n: a model trained on other data). */
+	readonly overlap: Overlap;
 
 	/** Builds the model's tensors on the current tfjs backend. */
-	constructor(record: ModelRecord, dataset: DatasetView) {
+	constructor(
+		record: ModelRecord,
+		dataset: DatasetView,
+		createScorer: ScorerFactory = (y, f) => ItemScorer.create(y, f)
+	) {
 		this.record = record;
 		this.dataset = dataset;
 		const f = record.meta.params.factors;
@@ -81,10 +121,34 @@ export class ModelSession {
 		this.#userIndex = new Map(record.userIds.map((id, i) => [id, i]));
 		this.#itemIndex = new Map(record.itemIds.map((id, i) => [id, i]));
 		this.#datasetUserIndex = new Map(dataset.userIds.map((id, i) => [id, i]));
-		this.#scorer = ItemScorer.create(record.itemFactors, f).then(
+		let matched = 0;
+		for (const id of dataset.itemIds) if (this.#itemIndex.has(id)) matched++;
+		this.overlap = { matched, total: dataset.itemIds.length };
+		this.#scorer = createScorer(record.itemFactors, f).then(
 			(scorer) => (this.#scorerReady = scorer),
-			() => undefined
+			(e: unknown) => {
+				this.scorerProblem = `the WebAssembly scorer did not start (${e instanceof Error ? e.message : String(e)}); scoring with tfjs ops instead`;
+				console.warn(`musicrec: ${this.scorerProblem}`);
+				return undefined;
+			}
 		);
+	}
+
+	/** Resolves once the scorer is built or has failed (then `scorerProblem` says why). */
+	async scorerSettled(): Promise<void> {
+		await this.#scorer;
+	}
+
+	/** How many of the listener's songs in the dataset the model knows. */
+	listenerOverlap(userId: string): Overlap {
+		const u = this.#datasetUserIndex.get(userId);
+		if (u === undefined) return { matched: 0, total: 0 };
+		const m = this.dataset.matrix;
+		let matched = 0;
+		for (let k = m.indptr[u]; k < m.indptr[u + 1]; k++) {
+			if (this.#itemIndex.has(this.dataset.itemIds[m.indices[k]])) matched++;
+		}
+		return { matched, total: m.indptr[u + 1] - m.indptr[u] };
 	}
 
 	/** Model index of a song id, undefined when the model does not know it. */
@@ -112,6 +176,8 @@ export class ModelSession {
 	/**
 	 * Top-n songs for a dataset user: the stored factors x_u when the model knows the user,
 	 * else x_u folded in from the history. Listened songs are skipped when `excludeListened`.
+	 * A listener the model does not know and none of whose songs it knows has no factor to
+	 * fold in (x_u would be 0, every score 0): that is a `model/no-overlap` error, not a list.
 	 */
 	async recommendForUser(
 		userId: string,
@@ -122,6 +188,14 @@ export class ModelSession {
 		try {
 			const history = this.history(userId);
 			const u = this.#userIndex.get(userId);
+			if (u === undefined && history.items.length === 0) {
+				const { matched, total } = this.listenerOverlap(userId);
+				throw new MusicrecError(
+					'model/no-overlap',
+					`This model knows none of this listener's songs (${matched} of ${total} matched), so it cannot recommend for them`,
+					{ userId, matched, total }
+				);
+			}
 			const f = this.model.factors;
 			const x =
 				u !== undefined
@@ -138,6 +212,13 @@ export class ModelSession {
 		const items = itemIds
 			.map((id) => this.#itemIndex.get(id))
 			.filter((i): i is number => i !== undefined);
+		if (items.length === 0) {
+			throw new MusicrecError(
+				'model/no-overlap',
+				`This model knows none of the picked songs (0 of ${itemIds.length} matched)`,
+				{ matched: 0, total: itemIds.length }
+			);
+		}
 		const history: History = {
 			items: Int32Array.from(items),
 			weights: new Float32Array(items.length).fill(1)

@@ -31,14 +31,20 @@ export function defaultWeighting(kind: SchemaKind): Weighting {
 	return kind === 'kkbox' ? 'one-plus-target' : 'raw';
 }
 
+/** Whether `weighting` applies to a file of `kind` (KKBox mappings need a target column). */
+export function weightingApplies(kind: SchemaKind, weighting: Weighting): boolean {
+	const allowed: readonly string[] = kind === 'kkbox' ? KKBOX_WEIGHTINGS : COUNT_WEIGHTINGS;
+	return allowed.includes(weighting);
+}
+
 /**
  * Check that `weighting` applies to `kind` (KKBox mappings for kkbox, count mappings for the
  * others) and return it, or the default when undefined. Throws `data/bad-options` otherwise.
  */
 export function resolveWeighting(kind: SchemaKind, weighting: Weighting | undefined): Weighting {
 	if (weighting === undefined) return defaultWeighting(kind);
-	const allowed: readonly string[] = kind === 'kkbox' ? KKBOX_WEIGHTINGS : COUNT_WEIGHTINGS;
-	if (!allowed.includes(weighting)) {
+	if (!weightingApplies(kind, weighting)) {
+		const allowed = kind === 'kkbox' ? KKBOX_WEIGHTINGS : COUNT_WEIGHTINGS;
 		throw new MusicrecError(
 			'data/bad-options',
 			`Weighting '${weighting}' does not apply to a ${kind} file; use one of: ${allowed.join(', ')}`,

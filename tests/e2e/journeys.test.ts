@@ -1,0 +1,123 @@
+import { readFileSync } from 'node:fs';
+import type { Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { demoDataFile } from '../helpers/data_files';
+import { loadDemo, useApp } from './app_fixture';
+import { modelRow, openModels, trainModel, waitForDataset } from './seed';
+
+const LASTFM = 'lastfm_hetrec2011_user_artists.dat';
+const KKBOX = 'kkbox_train_10k.csv';
+
+/** Distinct artists per Last.fm listener, read from the shipped file without the app's parser. */
+function lastfmArtistsPerUser(): Map<string, Set<string>> {
+	const out = new Map<string, Set<string>>();
+	const lines = readFileSync(demoDataFile(LASTFM), 'utf8').split(/\r?\n/).slice(1);
+	for (const line of lines) {
+		if (!line) continue;
+		const [user, artist] = line.split('\t');
+		if (!out.has(user)) out.set(user, new Set());
+		out.get(user)!.add(artist);
+	}
+	return out;
+}
+
+/** The first KKBox listener of the demo and the number of distinct songs they played. */
+function firstKkboxListener(): { id: string; songs: number } {
+	const rows = readFileSync(demoDataFile(KKBOX), 'utf8').split(/\r?\n/).slice(1);
+	const id = rows[0].split(',')[1];
+	const songs = new Set(rows.filter((r) => r.split(',')[1] === id).map((r) => r.split(',')[2]));
+	return { id, songs: songs.size };
+}
+
+async function loadDemoButton(page: Page, baseUrl: string, label: string, name: string) {
+	await page.goto(baseUrl);
+	await page.getByRole('button', { name: label }).click();
+	await waitForDataset(page, name);
+	await page.getByTestId('save-status').filter({ hasText: 'Saved' }).waitFor({ timeout: 60_000 });
+}
+
+async function recommendFor(page: Page, baseUrl: string, user: string): Promise<void> {
+	await page.goto(new URL('recommend/', baseUrl).href);
+	await page
+		.locator('input[name=user]')
+		.waitFor({ timeout: 60_000 })
+		.catch(async (e: unknown) => {
+			await page.screenshot({ path: 'test-results/journey_failed.png', fullPage: true });
+			throw new Error(`${String(e)}; page says: ${await page.locator('main').textContent()}`);
+		});
+	await page.locator('input[name=user]').fill(user);
+	await page.getByRole('button', { name: 'Recommend', exact: true }).click();
+}
+
+describe('journeys (built static site, headless Chromium)', () => {
+	const app = useApp();
+	let page: Page;
+
+	beforeAll(async () => {
+		page = app.page;
+		await loadDemo(page, app.url);
+		await page.getByTestId('save-status').filter({ hasText: 'Saved' }).waitFor({ timeout: 60_000 });
+	});
+
+	it('Last.fm demo: loaded, trained and recommended in the browser', async () => {
+		const perUser = lastfmArtistsPerUser();
+		await loadDemoButton(page, app.url, 'Load the Last.fm demo', LASTFM);
+		expect(await page.getByTestId('stat-users').textContent()).toBe('1,892');
+		expect(await page.getByTestId('stat-items').textContent()).toBe('17,632');
+		expect(await page.getByTestId('stat-nnz').textContent()).toBe('92,834');
+
+		await trainModel(page, app.url, 'lastfm model', 4);
+		await modelRow(page, 'lastfm model').getByRole('button', { name: 'Set active' }).click();
+		await page.getByTestId('status-model').filter({ hasText: 'lastfm model' }).waitFor();
+
+		const user = '2';
+		await recommendFor(page, app.url, user);
+		const rows = page.locator('[data-testid=user-recs] tbody tr');
+		await rows.first().waitFor({ timeout: 60_000 });
+		expect(await rows.count()).toBe(10);
+		// The summary counts this listener's artists, as the file has them.
+		const played = perUser.get(user)!;
+		await page.getByText(`who played ${played.size} songs the model knows`).waitFor();
+		// Listened artists are excluded and the scores are real (not the zeros of an empty fold-in).
+		const ids = await rows.locator('td:nth-child(2) code.song').allTextContents();
+		for (const id of ids) expect(played.has(id.trim())).toBe(false);
+		expect(await page.getByTestId('no-overlap').count()).toBe(0);
+		await page.screenshot({ path: 'test-results/journey_lastfm_recs.png', fullPage: true });
+		expect(app.errors).toEqual([]);
+	});
+
+	it('a model trained on other data, imported: the page says it knows none of the songs', async () => {
+		// Export the Last.fm model, remove it, then import it while the KKBox demo is the dataset.
+		await openModels(page, app.url);
+		const [download] = await Promise.all([
+			page.waitForEvent('download'),
+			modelRow(page, 'lastfm model').getByRole('button', { name: 'Export' }).click()
+		]);
+		const file = 'test-results/journey-lastfm.musicrec-model.json';
+		await download.saveAs(file);
+		page.once('dialog', (d) => void d.accept());
+		await modelRow(page, 'lastfm model').getByRole('button', { name: 'Delete' }).click();
+		await modelRow(page, 'lastfm model').waitFor({ state: 'detached' });
+
+		await loadDemoButton(page, app.url, 'Load the KKBox demo', KKBOX);
+		await openModels(page, app.url);
+		await page.locator('[data-testid=import-input]').setInputFiles(file);
+		await modelRow(page, 'lastfm model').waitFor();
+		await modelRow(page, 'lastfm model').getByRole('button', { name: 'Set active' }).click();
+		await page.getByTestId('status-model').filter({ hasText: 'lastfm model' }).waitFor();
+
+		const listener = firstKkboxListener();
+		await recommendFor(page, app.url, listener.id);
+		const warning = page.getByTestId('no-overlap');
+		await warning.waitFor();
+		expect(await warning.textContent()).toContain('0 of 5,772 matched');
+		const alert = page.locator('[role=alert]', { hasText: 'this listener' });
+		await alert.waitFor();
+		expect((await alert.textContent())!.trim()).toBe(
+			`This model knows none of this listener's songs (0 of ${listener.songs} matched), so it cannot recommend for them`
+		);
+		expect(await page.locator('[data-testid=user-recs]').count()).toBe(0);
+		await page.screenshot({ path: 'test-results/journey_no_overlap.png', fullPage: true });
+		expect(app.errors).toEqual([]);
+	});
+});
