@@ -12,8 +12,11 @@ export const init: ClientInit = async () => {
 	let outcome;
 	try {
 		outcome = await ensureIsolation(browserIsolationEnv(), `${base}/service-worker.js`);
-	} catch {
-		// Whatever goes wrong here, the app starts (single-threaded).
+	} catch (e) {
+		// Whatever goes wrong here, the app starts (single-threaded); Settings shows the state.
+		console.warn(
+			`musicrec: cross-origin isolation could not be set up (${e instanceof Error ? e.message : String(e)}); threads stay off`
+		);
 		return;
 	}
 	// The reload is under way: do not start the app in the page that is going away.

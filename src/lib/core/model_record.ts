@@ -47,6 +47,11 @@ export interface ModelMeta {
 		readonly solver?: 'kernel' | 'ops';
 		/** Threads of the fused kernel (absent in older files). */
 		readonly threads?: number;
+		/**
+		 * Fallbacks taken while training, in words (kernel helpers that did not start, a kernel
+		 * that did not load); absent when there was none.
+		 */
+		readonly notes?: readonly string[];
 		/** Loss after each sweep. */
 		readonly loss: readonly number[];
 	};

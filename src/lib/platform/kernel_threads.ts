@@ -10,7 +10,7 @@ import { useAlsKernel } from '$lib/core/als/kernel/tf_kernel';
 /** Most threads used: the kernel's work per half-sweep is small, more rarely pays. */
 export const MAX_KERNEL_THREADS = 4;
 
-let ready: Promise<number> | undefined;
+let ready: Promise<LoadedKernel> | undefined;
 
 /** Threads the kernel may use here: 1 unless isolated and in a worker. */
 export function kernelThreadsAvailable(): number {
@@ -24,22 +24,32 @@ export function kernelThreadsAvailable(): number {
 	return Math.max(1, Math.min(MAX_KERNEL_THREADS, g.navigator?.hardwareConcurrency ?? 1));
 }
 
+/** The kernel as loaded: its thread count, and why it has fewer threads than asked for. */
+export interface LoadedKernel {
+	readonly threads: number;
+	readonly problem?: string;
+}
+
 /**
- * Load the kernel (once per worker) with as many threads as available; resolves to the number
- * of threads. If helpers cannot start, falls back to one thread.
+ * Load the kernel (once per worker) with as many threads as available. If helpers cannot start
+ * (e.g. workers refused), it runs on one thread and `problem` says why.
  */
-export function useBrowserAlsKernel(threads = kernelThreadsAvailable()): Promise<number> {
+export function useBrowserAlsKernel(
+	threads = kernelThreadsAvailable(),
+	startHelpers: (helpers: number) => Promise<KernelThreads> = startBrowserKernelThreads
+): Promise<LoadedKernel> {
 	ready ??= (async () => {
+		let problem: string | undefined;
 		if (threads > 1) {
 			try {
-				await useAlsKernel(await startBrowserKernelThreads(threads - 1));
-				return threads;
-			} catch {
-				// e.g. workers refused: the single-threaded kernel still runs
+				await useAlsKernel(await startHelpers(threads - 1));
+				return { threads };
+			} catch (e) {
+				problem = `${threads - 1} kernel helper thread(s) did not start (${e instanceof Error ? e.message : String(e)}); the kernel runs on one thread`;
 			}
 		}
 		await useAlsKernel();
-		return 1;
+		return problem ? { threads: 1, problem } : { threads: 1 };
 	})();
 	return ready;
 }

@@ -22,7 +22,10 @@ export function parallelHash(): StreamHash {
 			type: 'module',
 			name: 'musicrec-hash'
 		});
-	} catch {
+	} catch (e) {
+		console.warn(
+			`musicrec: the hash worker did not start (${e instanceof Error ? e.message : String(e)}); hashing on this thread`
+		);
 		worker = undefined;
 	}
 	if (!worker) return inlineHash();

@@ -51,6 +51,8 @@ export type TrainEvent =
 			readonly wasmThreads?: number;
 	  }
 	| { readonly type: 'stage'; readonly stage: TrainStage }
+	/** A fallback taken, in words (also kept in the record's `training.notes`). */
+	| { readonly type: 'notice'; readonly message: string }
 	| {
 			readonly type: 'progress';
 			readonly sweep: number;
@@ -73,9 +75,10 @@ export interface TrainDeps {
 	): Promise<{ backend: string; probes: ProbeResult[]; wasmThreads?: number }>;
 	/**
 	 * Load the fused ALS kernel with at most `threads` threads (default: what the page allows);
-	 * resolves to the thread count (absent: fit loads the single-threaded kernel itself).
+	 * resolves to the thread count and, when it runs on fewer threads than it could, why
+	 * (absent: fit loads the single-threaded kernel itself).
 	 */
-	prepareKernel?(threads?: number): Promise<number>;
+	prepareKernel?(threads?: number): Promise<{ threads: number; problem?: string }>;
 	/** Set by a 'cancel' command; read after each sweep and during reading. */
 	readonly signal: { readonly aborted: boolean };
 	/** Fresh model id (crypto.randomUUID by default). */
@@ -148,11 +151,21 @@ export async function runTraining(
 		}
 
 		deps.post({ type: 'stage', stage: 'training' });
+		const notes: string[] = [];
+		const note = (message: string): void => {
+			notes.push(message);
+			deps.post({ type: 'notice', message });
+		};
 		let threads = 1;
 		try {
-			threads = (await deps.prepareKernel?.(command.wasmThreads)) ?? 1;
-		} catch {
-			// no kernel (e.g. WebAssembly refused): fit falls back to stock ops
+			const loaded = await deps.prepareKernel?.(command.wasmThreads);
+			threads = loaded?.threads ?? 1;
+			if (loaded?.problem) note(loaded.problem);
+		} catch (e) {
+			// No kernel (e.g. WebAssembly refused): fit tries once more, then stock ops.
+			note(
+				`the fused WebAssembly kernel did not load (${e instanceof Error ? e.message : String(e)})`
+			);
 		}
 		const losses: number[] = [];
 		let elapsed = 0;
@@ -160,6 +173,7 @@ export async function runTraining(
 		model = await fit(train, params, {
 			signal: deps.signal,
 			onSolver: (s) => (solver = s),
+			onFallback: note,
 			onSweep({ sweep, loss, seconds }) {
 				losses.push(loss);
 				elapsed += seconds;
@@ -210,6 +224,7 @@ export async function runTraining(
 					backend,
 					solver,
 					threads: solver === 'kernel' ? threads : 1,
+					...(notes.length ? { notes } : {}),
 					loss: losses
 				},
 				sizeBytes:

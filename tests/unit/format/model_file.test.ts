@@ -99,6 +99,15 @@ describe('model file', () => {
 		expect('metrics' in out.meta).toBe(false);
 	});
 
+	it('round-trips the notes of a training that fell back', () => {
+		const r = record();
+		const notes = [
+			'1 kernel helper thread(s) did not start (refused); the kernel runs on one thread'
+		];
+		const r2 = { ...r, meta: { ...r.meta, training: { ...r.meta.training, notes } } };
+		expect(decodeModelFile(encodeModelFile(r2)).meta.training.notes).toEqual(notes);
+	});
+
 	it('writes a model envelope with [rows, f] float32 tensors', () => {
 		const r = record();
 		const file = JSON.parse(encodeModelFile(r));
@@ -166,6 +175,8 @@ describe('model file', () => {
 			[(f) => (f.meta.metrics.k = 0), /meta\.metrics\.k must be an integer >= 1/],
 			[(f) => (f.meta.training.loss = [1, 'x']), /meta\.training\.loss\[1\] must be a finite/],
 			[(f) => delete f.meta.training.backend, /meta\.training\.backend/],
+			[(f) => (f.meta.training.notes = ['ok', 3]), /meta\.training\.notes\[1\]/],
+			[(f) => (f.meta.training.notes = 'x'), /meta\.training\.notes must be a list of strings/],
 			[(f) => (f.meta.sizeBytes = 1.5), /meta\.sizeBytes must be an integer/],
 			[(f) => (f.meta.userIds = 'u1'), /meta\.userIds must be a list of strings/],
 			[(f) => (f.meta.itemIds[2] = 17), /meta\.itemIds\[2\] must be a string/],

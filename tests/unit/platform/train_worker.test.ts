@@ -165,4 +165,50 @@ describe('training worker protocol', () => {
 		);
 		expect(events2).toEqual([expect.objectContaining({ type: 'error', code: 'als/bad-params' })]);
 	});
+
+	it('says why the kernel runs on fewer threads or not at all, in events and in the record', async () => {
+		const events: TrainEvent[] = [];
+		const d = deps(events, []).deps;
+		await runTraining(command(kkboxCsv(10, 10, 3), { holdout: false }), {
+			...d,
+			prepareKernel: () =>
+				Promise.resolve({
+					threads: 1,
+					problem:
+						'1 kernel helper thread(s) did not start (refused); the kernel runs on one thread'
+				})
+		});
+		const notice = events.filter((e) => e.type === 'notice');
+		expect(notice).toEqual([
+			{
+				type: 'notice',
+				message: '1 kernel helper thread(s) did not start (refused); the kernel runs on one thread'
+			}
+		]);
+		const done = events.at(-1);
+		if (done?.type !== 'done') throw new Error('no record');
+		expect(done.record.meta.training.notes).toEqual([notice[0].message]);
+
+		const events2: TrainEvent[] = [];
+		await runTraining(command(kkboxCsv(10, 10, 3), { holdout: false }), {
+			...deps(events2, []).deps,
+			prepareKernel: () => Promise.reject(new Error('WebAssembly.instantiate refused'))
+		});
+		const done2 = events2.at(-1);
+		if (done2?.type !== 'done') throw new Error('no record');
+		expect(done2.record.meta.training.notes?.[0]).toBe(
+			'the fused WebAssembly kernel did not load (WebAssembly.instantiate refused)'
+		);
+		expect(events2.filter((e) => e.type === 'notice')).toHaveLength(
+			done2.record.meta.training.notes!.length
+		);
+
+		// A healthy run has no notes at all.
+		const events3: TrainEvent[] = [];
+		await runTraining(command(kkboxCsv(10, 10, 3), { holdout: false }), deps(events3, []).deps);
+		const done3 = events3.at(-1);
+		if (done3?.type !== 'done') throw new Error('no record');
+		expect('notes' in done3.record.meta.training).toBe(false);
+		expect(events3.some((e) => e.type === 'notice')).toBe(false);
+	});
 });

@@ -37,6 +37,8 @@ export interface FitOptions {
 	solver?: AlsSolver | 'auto';
 	/** Told which solver the fit uses, before the first sweep. */
 	onSolver?(solver: AlsSolver): void;
+	/** Called with the cause when 'auto' wanted the kernel and it did not load (ops run instead). */
+	onFallback?(reason: string): void;
 }
 
 export const DEFAULT_MEMORY_BUDGET_BYTES = 256 * 1024 * 1024;
@@ -63,7 +65,7 @@ export async function fit(
 	}
 	checkCancelled(options.signal);
 	const f = p.factors;
-	const plan = await sweepPlan(matrix, p, budget, options.solver ?? 'auto');
+	const plan = await sweepPlan(matrix, p, budget, options.solver ?? 'auto', options.onFallback);
 	options.onSolver?.(plan.solver);
 	const init = initFactors(matrix.rows, matrix.cols, f, p.seed);
 	let x: tf.Tensor2D | undefined;
@@ -103,7 +105,8 @@ async function sweepPlan(
 	matrix: Csr,
 	p: AlsParams,
 	budget: number,
-	requested: AlsSolver | 'auto'
+	requested: AlsSolver | 'auto',
+	onFallback?: (reason: string) => void
 ): Promise<SweepPlan> {
 	if (requested !== 'ops') {
 		try {
@@ -111,6 +114,9 @@ async function sweepPlan(
 		} catch (e) {
 			// e.g. WebAssembly compilation refused by a Content-Security-Policy
 			if (requested === 'kernel') throw e;
+			onFallback?.(
+				`the fused WebAssembly kernel did not load (${e instanceof Error ? e.message : String(e)}); solving with stock tfjs ops`
+			);
 		}
 		if (alsKernelReady()) return kernelPlan(matrix, p);
 		if (requested === 'kernel') {

@@ -132,6 +132,11 @@ function metrics(v: unknown): ModelMetrics {
 	};
 }
 
+function notes(v: unknown): string[] {
+	if (!Array.isArray(v)) return bad('meta.training.notes', 'a list of strings', v);
+	return v.map((x, i) => string(x, `meta.training.notes[${i}]`));
+}
+
 function training(v: unknown): ModelMeta['training'] {
 	const o = object(v, 'meta.training');
 	if (!Array.isArray(o.loss)) bad('meta.training.loss', 'a list of numbers', o.loss);
@@ -146,6 +151,7 @@ function training(v: unknown): ModelMeta['training'] {
 						o.solver === 'kernel' ? 'kernel' : o.solver === 'ops' ? 'ops' : badSolver(o.solver)
 				}),
 		...(o.threads === undefined ? {} : { threads: integer(o.threads, 'meta.training.threads') }),
+		...(o.notes === undefined ? {} : { notes: notes(o.notes) }),
 		loss: (o.loss as unknown[]).map((x, i) => finite(x, `meta.training.loss[${i}]`))
 	};
 }
