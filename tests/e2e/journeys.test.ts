@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { demoDataFile } from '../helpers/data_files';
+import { restoreStoreFixture, storeFixtures } from '../helpers/store_fixture';
 import { loadDemo, useApp } from './app_fixture';
 import { modelRow, openModels, trainModel, waitForDataset } from './seed';
 
@@ -118,6 +119,46 @@ describe('journeys (built static site, headless Chromium)', () => {
 		);
 		expect(await page.locator('[data-testid=user-recs]').count()).toBe(0);
 		await page.screenshot({ path: 'test-results/journey_no_overlap.png', fullPage: true });
+		expect(app.errors).toEqual([]);
+	});
+});
+
+describe('an upgrade over a database written by an older version (headless Chromium)', () => {
+	const app = useApp();
+
+	it('lists, activates and recommends from the models and dataset stored before', async () => {
+		const page = app.page;
+		for (const fixture of storeFixtures()) {
+			// A fresh origin state: write the older version's records before the app opens its store.
+			await page.goto(new URL('favicon.svg', app.url).href);
+			await page.evaluate(async () => {
+				await new Promise<void>((resolve, reject) => {
+					const r = indexedDB.deleteDatabase('musicrec');
+					r.onsuccess = () => resolve();
+					r.onerror = () => reject(r.error);
+				});
+			});
+			await page.evaluate(restoreStoreFixture, fixture);
+			const meta = fixture.stores.model_meta.records[0].value as { name: string };
+			const dataset = fixture.stores.datasets.records[0].value as { name: string };
+
+			await page.goto(app.url);
+			await waitForDataset(page, dataset.name);
+			await page.getByTestId('status-model').filter({ hasText: meta.name }).waitFor();
+			await openModels(page, app.url);
+			await modelRow(page, meta.name).waitFor();
+			expect(await modelRow(page, meta.name).getByTestId('metric-ndcg').textContent()).toMatch(
+				/^\d\.\d{3}/
+			);
+
+			const userIds = (fixture.stores.model_data.records[0].value as { userIds: string[] }).userIds;
+			await recommendFor(page, app.url, userIds[0]);
+			const rows = page.locator('[data-testid=user-recs] tbody tr');
+			await rows.first().waitFor({ timeout: 60_000 });
+			expect(await rows.count()).toBeGreaterThan(0);
+			expect(await page.getByTestId('no-overlap').count()).toBe(0);
+		}
+		await page.screenshot({ path: 'test-results/journey_upgrade.png', fullPage: true });
 		expect(app.errors).toEqual([]);
 	});
 });
