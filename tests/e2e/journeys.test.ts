@@ -138,7 +138,9 @@ describe('an upgrade over a database written by an older version (headless Chrom
 					r.onerror = () => reject(r.error);
 				});
 			});
-			await page.evaluate(restoreStoreFixture, fixture);
+			// (typed loosely: Playwright's argument type does not resolve IDBValidKey's recursion)
+			const restore = restoreStoreFixture as (f: unknown) => Promise<void>;
+			await page.evaluate(restore, fixture as unknown);
 			const meta = fixture.stores.model_meta.records[0].value as { name: string };
 			const dataset = fixture.stores.datasets.records[0].value as { name: string };
 
