@@ -20,7 +20,15 @@ import { build, files, prerendered, version } from '$service-worker';
 
 const sw = self as unknown as ServiceWorkerGlobalScope;
 const CACHE = `musicrec-${version}`;
-const ASSETS = [...build, ...files, ...prerendered];
+/**
+ * Files of the build that `build` does not list: what the workers' own bundles emit (the tfjs
+ * wasm binaries the training worker loads, the kernel's helper worker). Written in after
+ * `vite build` by scripts/precache_extra.ts as '|'-separated paths below the app's base.
+ */
+const EXTRA = '__MUSICREC_EXTRA_PRECACHE__';
+const BASE = new URL('./', sw.location.href).pathname;
+const EXTRA_ASSETS = EXTRA.startsWith('__') ? [] : EXTRA.split('|').map((p) => BASE + p);
+const ASSETS = [...build, ...files, ...prerendered, ...EXTRA_ASSETS];
 
 sw.addEventListener('install', (event) => {
 	event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(ASSETS)));

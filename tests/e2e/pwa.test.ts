@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser } from './browser';
+import { modelRow, trainModel } from './seed';
 import { serveStatic } from './static_server';
 
 /**
@@ -10,9 +12,13 @@ import { serveStatic } from './static_server';
 describe('PWA: installable, works offline, from a sub-path', () => {
 	let server: Awaited<ReturnType<typeof serveStatic>>;
 	let browser: Awaited<ReturnType<typeof launchBrowser>>;
+	/** Set to deploy a "new version": the service worker script with other bytes. */
+	let nextWorker: Buffer | undefined;
 
 	beforeAll(async () => {
-		server = await serveStatic('build', '/musicrec');
+		server = await serveStatic('build', '/musicrec', (path) =>
+			path === '/service-worker.js' ? nextWorker : undefined
+		);
 		browser = await launchBrowser();
 	});
 	afterAll(async () => {
@@ -77,6 +83,93 @@ describe('PWA: installable, works offline, from a sub-path', () => {
 			await expect(page.locator('h1').first().textContent()).resolves.toMatch(/Models/);
 		} finally {
 			await browser.context.setOffline(false);
+		}
+		await page.close();
+	});
+
+	it('trains with the kernel on helper threads and recommends with the network off', async () => {
+		const page = await browser.context.newPage();
+		await page.goto(server.url);
+		await page.waitForFunction(() => crossOriginIsolated, undefined, { timeout: 60_000 });
+		await page
+			.getByTestId('save-status')
+			.filter({ hasText: /Saved|Shown/ })
+			.waitFor({
+				timeout: 60_000
+			});
+		const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+		await browser.context.setOffline(true);
+		try {
+			// Workers, tfjs wasm, the kernel and its helper threads all come from the cache
+			// (before they were precached, this trained on cpu with the kernel on one thread).
+			await trainModel(page, server.url, 'offline model');
+			const training = await page.evaluate(async () => {
+				const db = await new Promise<IDBDatabase>((ok, fail) => {
+					const r = indexedDB.open('musicrec');
+					r.onsuccess = () => ok(r.result);
+					r.onerror = () => fail(r.error);
+				});
+				const metas = await new Promise<{ name: string; training: unknown }[]>((ok) => {
+					const r = db.transaction('model_meta').objectStore('model_meta').getAll();
+					r.onsuccess = () => ok(r.result);
+				});
+				db.close();
+				return metas.find((m) => m.name === 'offline model')!.training;
+			});
+			// MAX_KERNEL_THREADS (platform/kernel_threads.ts) is 4
+			expect(training).toMatchObject({
+				backend: 'wasm',
+				solver: 'kernel',
+				threads: Math.min(4, cores)
+			});
+			expect(training).not.toHaveProperty('notes');
+			await modelRow(page, 'offline model').getByRole('button', { name: 'Set active' }).click();
+			await page.getByTestId('status-model').filter({ hasText: 'offline model' }).waitFor();
+			await page.goto(server.url + 'recommend/');
+			await page.locator('input[name=row]').fill('0');
+			await page.locator('input[name=row]').dispatchEvent('change');
+			await page.getByRole('button', { name: 'Recommend', exact: true }).click();
+			const rows = page.locator('[data-testid=user-recs] tbody tr');
+			await rows.first().waitFor({ timeout: 60_000 });
+			expect(await rows.count()).toBe(10);
+		} finally {
+			await browser.context.setOffline(false);
+		}
+		await page.close();
+	});
+
+	it('offers a new version when one is deployed, and runs it after "Update now"', async () => {
+		const page = await browser.context.newPage();
+		await page.goto(server.url);
+		await page.waitForFunction(() => navigator.serviceWorker.controller !== null, undefined, {
+			timeout: 60_000
+		});
+		expect(await page.getByRole('button', { name: 'Update now' }).count()).toBe(0);
+		const marker = `// next version ${Date.now()}`;
+		nextWorker = Buffer.concat([
+			readFileSync('build/service-worker.js'),
+			Buffer.from(`\n${marker}\n`)
+		]);
+		try {
+			await page.evaluate(async () => {
+				await (await navigator.serviceWorker.getRegistration())!.update();
+			});
+			const update = page.getByRole('button', { name: 'Update now' });
+			await update.waitFor({ timeout: 60_000 });
+			await page.screenshot({ path: 'test-results/pwa_update.png' });
+			await Promise.all([page.waitForEvent('load', { timeout: 60_000 }), update.click()]);
+			await page.locator('header .brand').waitFor();
+			// The new worker controls the page; nothing is left waiting, no prompt.
+			const state = await page.evaluate(async () => {
+				const r = (await navigator.serviceWorker.getRegistration())!;
+				const script = await (await fetch(r.active!.scriptURL, { cache: 'no-store' })).text();
+				return { waiting: r.waiting !== null, script: script.slice(-80) };
+			});
+			expect(state.waiting).toBe(false);
+			expect(state.script).toContain(marker);
+			expect(await page.getByRole('button', { name: 'Update now' }).count()).toBe(0);
+		} finally {
+			nextWorker = undefined;
 		}
 		await page.close();
 	});

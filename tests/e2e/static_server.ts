@@ -23,7 +23,9 @@ export const CONTENT_TYPES: Record<string, string> = {
  */
 export async function serveStatic(
 	root: string,
-	basePath = ''
+	basePath = '',
+	/** A deployment changing under the browser: bytes served instead of a file's (path below basePath). */
+	replace?: (path: string) => Buffer | undefined
 ): Promise<{ url: string; close(): Promise<void> }> {
 	const absRoot = resolve(root);
 	const server: Server = createServer((req, res) => {
@@ -37,6 +39,14 @@ export async function serveStatic(
 		let file = normalize(join(absRoot, path));
 		if (!file.startsWith(absRoot)) {
 			res.writeHead(403).end('forbidden');
+			return;
+		}
+		const replaced = replace?.(path);
+		if (replaced) {
+			res.writeHead(200, {
+				'content-type': CONTENT_TYPES[extname(path)] ?? 'application/octet-stream'
+			});
+			res.end(replaced);
 			return;
 		}
 		if (existsSync(file) && statSync(file).isDirectory()) file = join(file, 'index.html');
