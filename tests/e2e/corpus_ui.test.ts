@@ -99,6 +99,8 @@ describe('hostile-input corpus in the UI (built site, headless Chromium)', () =>
 			expect(text, c.file).toContain(c.expect.message);
 			expect(text.length, c.file).toBeLessThan(800);
 			if (c.name === 'long_weight') await page.screenshot({ path: `${OUT}/data_error.png` });
+			// After each file, not only at the end: a write undone by a later file would hide.
+			expect(await idbDigest(page), c.file).toEqual(before);
 		}
 		// Still showing (and working on) the stored demo dataset.
 		expect(await page.getByTestId('status-dataset').textContent()).toBe('kkbox_train_10k.csv');
@@ -119,6 +121,7 @@ describe('hostile-input corpus in the UI (built site, headless Chromium)', () =>
 			expect(text, c.file).toContain('Nothing was changed.');
 			expect(text.length, c.file).toBeLessThan(800);
 			if (c.name === 'dims_1e9') await page.screenshot({ path: `${OUT}/model_error.png` });
+			expect(await idbDigest(page), c.file).toEqual(before);
 		}
 		expect(await page.locator('[data-testid=model-list] tbody tr').count()).toBe(1);
 		expect(await idbDigest(page)).toEqual(before);
@@ -136,6 +139,7 @@ describe('hostile-input corpus in the UI (built site, headless Chromium)', () =>
 			expect(text, c.file).toContain(c.expect.message);
 			expect(text.length, c.file).toBeLessThan(800);
 			if (c.name === 'wrong_checksum') await page.screenshot({ path: `${OUT}/global_error.png` });
+			expect(await idbDigest(page), c.file).toEqual(uiState);
 		}
 		// The previously imported global is still the one shown.
 		expect(await page.getByTestId('client-federation').textContent()).toBe('corpus-fed');
@@ -163,7 +167,10 @@ describe('hostile-input corpus in the UI (built site, headless Chromium)', () =>
 			const reason = (await row.getByTestId('reason').textContent()) ?? '';
 			if ('error' in c.expect) expect(reason, c.file).toContain(c.expect.message);
 			// A well-formed update of another federation is refused for that reason.
-			else expect(reason, c.file).toMatch(/federation/i);
+			else
+				expect(reason, c.file).toContain(
+					"The update belongs to federation 'fed-corpus', not 'corpus-fed'"
+				);
 			expect(reason.length, c.file).toBeLessThan(800);
 		}
 		// Nothing can be aggregated from them.
