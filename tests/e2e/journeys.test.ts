@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { demoDataFile } from '../helpers/data_files';
@@ -84,6 +85,42 @@ describe('journeys (built static site, headless Chromium)', () => {
 		for (const id of ids) expect(played.has(id.trim())).toBe(false);
 		expect(await page.getByTestId('no-overlap').count()).toBe(0);
 		await page.screenshot({ path: 'test-results/journey_lastfm_recs.png', fullPage: true });
+		expect(app.errors).toEqual([]);
+	});
+
+	it('other layouts load: a headerless taste-profile file, gzip, semicolons, UTF-16', async () => {
+		// u<k> played s<j> (k + j) % 4 + 1 times; 40 listeners, 30 songs, 5 songs each.
+		const rows: string[][] = [];
+		for (let k = 0; k < 40; k++) {
+			for (let j = 0; j < 5; j++)
+				rows.push([`u${k}`, `s${(k * 7 + j * 3) % 30}`, String(((k + j) % 4) + 1)]);
+		}
+		const songs = new Set(rows.map((r) => r[1])).size;
+		const tsv = rows.map((r) => r.join('\t')).join('\n') + '\n';
+		const semicolons = 'user_id;song_id;play_count\n' + rows.map((r) => r.join(';')).join('\n');
+		const utf16 = Buffer.concat([
+			Buffer.from([0xff, 0xfe]),
+			Buffer.from('userID\tartistID\tplays\n' + tsv, 'utf16le')
+		]);
+		await page.goto(app.url);
+		await page.getByTestId('dataset-card').waitFor({ timeout: 60_000 });
+		const files = [
+			{ name: 'train_triplets.txt', buffer: Buffer.from(tsv), reading: 'no header' },
+			{ name: 'plays.csv.gz', buffer: gzipSync(Buffer.from(tsv)), reading: 'no header' },
+			{ name: 'export.csv', buffer: Buffer.from(semicolons), reading: 'separated by semicolons' },
+			{ name: 'unicode.txt', buffer: utf16, reading: 'weight plays' }
+		];
+		for (const f of files) {
+			await page.getByTestId('file-input').setInputFiles({ ...f, mimeType: 'text/plain' });
+			await waitForDataset(page, f.name);
+			expect(await page.getByTestId('stat-users').textContent(), f.name).toBe('40');
+			expect(await page.getByTestId('stat-items').textContent(), f.name).toBe(String(songs));
+			expect(await page.getByTestId('stat-nnz').textContent(), f.name).toBe('200');
+			expect(await page.getByTestId('reading').textContent(), f.name).toContain(f.reading);
+		}
+		await page.screenshot({ path: 'test-results/journey_utf16.png', fullPage: true });
+		// The last one trains like any other.
+		await trainModel(page, app.url, 'utf16 model', 2);
 		expect(app.errors).toEqual([]);
 	});
 

@@ -241,7 +241,9 @@ describe('ingest: errors', () => {
 	});
 
 	it('rejects a KKBox header with a missing column', async () => {
-		const e = await rejection(ingest(['msno,song_id,target\na,b,1\n']));
+		const e = await rejection(
+			ingest(['msno,song_id,source_system_tab,source_type,target\na,b,x,y,1\n'])
+		);
 		expect(e.code).toBe('csv/unknown-schema');
 	});
 

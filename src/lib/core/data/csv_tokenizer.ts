@@ -1,7 +1,7 @@
 import { MusicrecError } from '../errors';
 
 /** Field separators the tokenizer accepts. */
-export type CsvDelimiter = ',' | '\t';
+export type CsvDelimiter = ',' | '\t' | ';' | '|' | ' ';
 
 /** Called once per record with its fields and the 1-based physical line where it starts. */
 export type RecordHandler = (fields: string[], line: number) => void;

@@ -104,6 +104,18 @@ export interface EdaSummary {
 	/** Describe of the raw weight column (absent without one). */
 	weight?: NumericDescribe;
 	matrix: MatrixSummary;
+	/**
+	 * How the file was read: its separator, whether it had a header, and the column taken for
+	 * each role (absent in summaries stored by older versions).
+	 */
+	reading?: {
+		delimiter: string;
+		header: boolean;
+		user: string;
+		item: string;
+		weight?: string;
+		target?: string;
+	};
 }
 
 function isMissing(v: string): boolean {
@@ -479,7 +491,19 @@ export class EdaAccumulator {
 			rows: this.rows,
 			missing,
 			categorical,
-			matrix: matrixSummary(interactions.matrix, rowsKept)
+			matrix: matrixSummary(interactions.matrix, rowsKept),
+			reading: {
+				delimiter: schema.delimiter,
+				header: schema.headerless !== true,
+				user: schema.columns[schema.userColumn],
+				item: schema.columns[schema.itemColumn],
+				...(schema.weightColumn !== undefined
+					? { weight: schema.columns[schema.weightColumn] }
+					: {}),
+				...(schema.targetColumn !== undefined
+					? { target: schema.columns[schema.targetColumn] }
+					: {})
+			}
 		};
 		if (schema.targetColumn !== undefined) {
 			const [t0, t1] = this.targetCounts;

@@ -1,7 +1,8 @@
 import { MusicrecError } from '../errors';
-import { CsvTokenizer } from './csv_tokenizer';
+import { CsvTokenizer, type CsvDelimiter } from './csv_tokenizer';
 import { GroupedReader } from './ingest/grouped_reader';
 import { FieldSpanReader } from './ingest/in_place_reader';
+import { decompressed } from './ingest/decompress';
 import { cancelled, RowSink } from './ingest/row_sink';
 import { SplitReader } from './ingest/split_reader';
 import { REPLACEMENT } from './ingest/fields';
@@ -39,10 +40,19 @@ function utf8Encoder(): Utf8Encoder {
 	return (sharedEncoder ??= new Encoder());
 }
 
-function utf8Decoder(): Utf8Decoder {
+/** A global TextDecoder for `label` (its streaming `decode` is all ingest uses). */
+function textDecoder(label: 'utf-8' | 'utf-16le' | 'utf-16be'): Utf8Decoder {
 	const Decoder = (globalThis as unknown as { TextDecoder: new (label: string) => Utf8Decoder })
 		.TextDecoder;
-	return new Decoder('utf-8');
+	return new Decoder(label);
+}
+
+/** UTF-16 with a byte order mark (what spreadsheets save as "Unicode text"), else undefined. */
+function utf16Encoding(bytes: Uint8Array): 'utf-16le' | 'utf-16be' | undefined {
+	if (bytes.length < 2) return undefined;
+	if (bytes[0] === 0xff && bytes[1] === 0xfe) return 'utf-16le';
+	if (bytes[0] === 0xfe && bytes[1] === 0xff) return 'utf-16be';
+	return undefined;
 }
 
 /** The bytes of `text` when it is all ASCII (one byte per character), else undefined. */
@@ -154,7 +164,7 @@ export async function ingest(
 	const signal = options.signal;
 	const progressEvery = Math.max(1, options.progressEvery ?? 50_000);
 	let readers: Readers | undefined;
-	let delimiter: ',' | '\t' = ',';
+	let delimiter: CsvDelimiter = ',';
 	let tokenizer: CsvTokenizer | undefined;
 
 	/** The chunk being pushed: its bytes when all ASCII, whether decoded, its text. */
@@ -169,6 +179,8 @@ export async function ingest(
 		// The header: the schema, the sink and its readers, set up for the rest of this chunk.
 		readers = new Readers(new RowSink(detectSchema(fields, delimiter), options));
 		prime(readers);
+		// A file without a header: its first line is a row too.
+		if (readers.sink.schema.headerless) readers.split.record(fields, line);
 	};
 	const onLine = (text: string, start: number, end: number, line: number): void => {
 		if (readers) readers.line(text, start, end, line);
@@ -189,11 +201,13 @@ export async function ingest(
 	let chars = 0;
 	let lastReported = 0;
 	let decoder: Utf8Decoder | undefined;
+	/** Set when the bytes start with a UTF-16 byte order mark. */
+	let utf16: 'utf-16le' | 'utf-16be' | undefined;
 	/** Whether the bytes so far end on a whole character (an ASCII byte: nothing held back). */
 	let decoderClear = true;
 	const rows = (): number => readers?.sink.rows ?? 0;
 
-	for await (const piece of chunks) {
+	for await (const piece of decompressed(chunks)) {
 		if (signal?.aborted) throw cancelled(signal);
 		let text: string;
 		let bytes: Uint8Array | undefined;
@@ -201,13 +215,16 @@ export async function ingest(
 			text = piece;
 			bytes = asciiBytes(piece);
 		} else {
-			decoder ??= options.decoder ?? utf8Decoder();
+			if (!decoder) {
+				utf16 = utf16Encoding(piece);
+				decoder = utf16 ? textDecoder(utf16) : (options.decoder ?? textDecoder('utf-8'));
+			}
 			text = decoder.decode(piece, { stream: true });
 			// Text and bytes line up when nothing was held back from the previous chunk and
 			// every byte became one character: a byte >= 0x80 either joins others into fewer
 			// characters or, not being UTF-8, becomes U+FFFD.
 			const aligned =
-				decoderClear && text.length === piece.length && text.indexOf(REPLACEMENT) === -1;
+				!utf16 && decoderClear && text.length === piece.length && text.indexOf(REPLACEMENT) === -1;
 			bytes = aligned ? piece : undefined;
 			decoderClear = piece.length === 0 ? decoderClear : piece[piece.length - 1] < 0x80;
 		}

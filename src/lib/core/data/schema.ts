@@ -30,6 +30,52 @@ export interface Schema {
 	readonly categorical: readonly CategoricalColumn[];
 	/** An unnamed leading index column (as pandas writes), ignored. */
 	readonly indexColumn?: number;
+	/** The file has no header: its first line is data and `columns` are role names. */
+	readonly headerless?: boolean;
+}
+
+/**
+ * Other names of each role, compared after lower-casing and dropping everything but letters
+ * and digits (so `artistID`, `artist_id` and `Artist ID` are one name).
+ */
+export const COLUMN_ALIASES: Readonly<Record<'user' | 'item' | 'weight' | 'target', string[]>> = {
+	user: ['user', 'userid', 'msno', 'listener', 'listenerid', 'username'],
+	item: ['item', 'itemid', 'song', 'songid', 'track', 'trackid', 'artist', 'artistid'],
+	weight: ['weight', 'plays', 'playcount', 'count', 'msplayed', 'listens', 'listencount'],
+	target: ['target']
+};
+
+function roleOf(name: string): keyof typeof COLUMN_ALIASES | undefined {
+	const key = name.toLowerCase().replace(/[^a-z0-9]/g, '');
+	for (const [role, names] of Object.entries(COLUMN_ALIASES)) {
+		if (names.includes(key)) return role as keyof typeof COLUMN_ALIASES;
+	}
+	return undefined;
+}
+
+/**
+ * Roles of 2 or 3 named columns: a user and an item column, and a weight or a (KKBox 0/1)
+ * target column; undefined unless every name is an alias of a different role.
+ */
+function matchAliases(
+	names: string[]
+): { user: number; item: number; weight?: number; target?: number } | undefined {
+	if (names.length < 2 || names.length > 3) return undefined;
+	const at: Partial<Record<keyof typeof COLUMN_ALIASES, number>> = {};
+	for (const [k, name] of names.entries()) {
+		const role = roleOf(name);
+		if (role === undefined || at[role] !== undefined) return undefined;
+		at[role] = k;
+	}
+	if (at.user === undefined || at.item === undefined) return undefined;
+	if (at.weight !== undefined && at.target !== undefined) return undefined;
+	return { user: at.user, item: at.item, weight: at.weight, target: at.target };
+}
+
+/** A field that reads as a positive number (a play count, not a column name). */
+function numeric(field: string): boolean {
+	const t = field.trim();
+	return t !== '' && Number(t) > 0;
 }
 
 /** Columns each schema expects (matched case-insensitively, trimmed, in any order). */
@@ -42,9 +88,27 @@ export const EXPECTED_COLUMNS: Readonly<Record<string, readonly string[]>> = {
 
 const KKBOX_CATEGORICAL = ['source_system_tab', 'source_screen_name', 'source_type'];
 
-/** Delimiter of a file from its first line: tab if the line holds a tab, else comma. */
+/** Delimiters sniffed, in order of preference when a line holds as many of two. */
+const DELIMITERS: readonly CsvDelimiter[] = ['\t', ',', ';', '|'];
+
+/**
+ * Delimiter of a file from its first line: the one of tab, comma, semicolon and pipe that
+ * occurs most often outside double quotes (ties in that order); a single space when the line
+ * holds none of them but a space (the Audioscrobbler layout); else comma.
+ */
 export function sniffDelimiter(firstLine: string): CsvDelimiter {
-	return firstLine.includes('\t') ? '\t' : ',';
+	const counts = new Map<string, number>();
+	let quoted = false;
+	for (const c of firstLine) {
+		if (c === '"') quoted = !quoted;
+		else if (!quoted) counts.set(c, (counts.get(c) ?? 0) + 1);
+	}
+	let best: CsvDelimiter | undefined;
+	for (const d of DELIMITERS) {
+		if ((counts.get(d) ?? 0) > (best === undefined ? 0 : (counts.get(best) ?? 0))) best = d;
+	}
+	if (best) return best;
+	return firstLine.trim().includes(' ') ? ' ' : ',';
 }
 
 /**
@@ -124,6 +188,39 @@ export function detectSchema(header: string[], delimiter: CsvDelimiter): Schema 
 		};
 	}
 
+	const aliased = matchAliases(names);
+	if (aliased) {
+		const at = (k: number | undefined) => (k === undefined ? undefined : k + offset);
+		return {
+			...base,
+			kind: aliased.target !== undefined ? 'kkbox' : 'generic',
+			userColumn: aliased.user + offset,
+			itemColumn: aliased.item + offset,
+			weightColumn: at(aliased.weight),
+			targetColumn: at(aliased.target),
+			categorical: []
+		};
+	}
+	// No header: 2 or 3 fields, the last a positive number (user, item[, plays]).
+	const cells = header.map((h) => h.trim());
+	if (
+		(cells.length === 2 || cells.length === 3) &&
+		cells.every((c) => c !== '') &&
+		numeric(cells[cells.length - 1])
+	) {
+		return {
+			delimiter,
+			columns: cells.length === 3 ? ['user', 'item', 'weight'] : ['user', 'item'],
+			fieldCount: cells.length,
+			kind: 'generic',
+			userColumn: 0,
+			itemColumn: 1,
+			weightColumn: cells.length === 3 ? 2 : undefined,
+			categorical: [],
+			headerless: true
+		};
+	}
+
 	const expected: Record<string, string[]> = {};
 	for (const [k, v] of Object.entries(EXPECTED_COLUMNS)) expected[k] = v.slice();
 	// Names cut to 40 characters and at most 12 of them, so a binary file yields a short message.
@@ -138,7 +235,8 @@ export function detectSchema(header: string[], delimiter: CsvDelimiter): Schema 
 	throw new MusicrecError(
 		'csv/unknown-schema',
 		`Unrecognised columns: found [${shown.join(', ')}]; expected one of: ${listing}` +
-			' (names are matched case-insensitively, in any order; an unnamed leading index column is allowed)',
+			' (names are matched case-insensitively, in any order; an unnamed leading index column is allowed)' +
+			'; also read: 2-3 columns named like user_id, song_id / track_id / artist_id, plays / play_count / target (any case, spaces and underscores ignored), and files without a header whose last column is a number',
 		{ found: header.map((h) => h.trim()), expected }
 	);
 }
