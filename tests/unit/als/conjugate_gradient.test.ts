@@ -12,7 +12,7 @@ import {
 	type RowBlock
 } from '../../../src/lib/core/als/row_blocks';
 import type { Csr } from '../../../src/lib/core/data/csr';
-import { denseSolve } from '../../helpers/dense_reference';
+import { denseSolve } from '../../helpers/reference_als';
 import { randomArray, randomCsr } from '../../helpers/random_csr';
 import { onBackend, TF_BACKENDS } from '../../helpers/tf_node';
 

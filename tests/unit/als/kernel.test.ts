@@ -13,7 +13,7 @@ import {
 	denseSolveRows,
 	maxAbsDiff,
 	relativeError
-} from '../../helpers/dense_reference';
+} from '../../helpers/reference_als';
 import { randomArray, randomCsr } from '../../helpers/random_csr';
 import { onBackend, TF_BACKENDS } from '../../helpers/tf_node';
 

@@ -6,7 +6,7 @@ import { alsParams } from '../../../src/lib/core/als/params';
 import { buildRowBlocks, disposeRowBlock } from '../../../src/lib/core/als/row_blocks';
 import { csrFromTriplets, type Csr } from '../../../src/lib/core/data/csr';
 import { isMusicrecError } from '../../../src/lib/core/errors';
-import { maxAbsDiff } from '../../helpers/dense_reference';
+import { maxAbsDiff } from '../../helpers/reference_als';
 import { randomCsr } from '../../helpers/random_csr';
 import { onBackend, TF_BACKENDS } from '../../helpers/tf_node';
 

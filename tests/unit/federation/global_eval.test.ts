@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { alsParams } from '../../../src/lib/core/als/params';
+import { alsParams, type AlsParams } from '../../../src/lib/core/als/params';
 import { csrFromTriplets } from '../../../src/lib/core/data/csr';
 import type { Interactions } from '../../../src/lib/core/data/interactions';
 import { Vocabulary } from '../../../src/lib/core/data/vocabulary';
@@ -7,7 +7,7 @@ import { holdoutSplit } from '../../../src/lib/core/eval/split';
 import { Rng } from '../../../src/lib/core/random';
 import { evaluateGlobal } from '../../../src/lib/core/federation/global_eval';
 import { createInitialGlobal, publishGlobal } from '../../../src/lib/core/federation/global_file';
-import { exactHalfStep } from './reference_als';
+import { exactHalfStep } from '../../helpers/reference_als';
 
 const params = alsParams({ factors: 4, regularization: 0.2, alpha: 3, seed: 5 });
 const f = params.factors;
@@ -43,11 +43,19 @@ function localData(): Interactions {
 }
 
 /**
- * Independent NDCG@10 / P@10: catalog columns built here, users solved by the reference
- * half-step, every candidate scored and fully sorted, metrics by their textbook formulas.
+ * Independent NDCG@k / P@k (default k = 10): catalog columns built here, users solved by the
+ * reference half-step, every candidate scored and fully sorted, metrics by their textbook
+ * formulas.
  */
-function bruteForce(data: Interactions, catalog: string[], y: Float32Array, seed: number) {
-	const k = 10;
+function bruteForce(
+	data: Interactions,
+	catalog: readonly string[],
+	y: Float32Array,
+	seed: number,
+	k = 10,
+	p: AlsParams = params
+) {
+	const f = p.factors;
 	const split = holdoutSplit({ matrix: data.matrix }, { seed });
 	const col = (j: number) => catalog.indexOf(data.items.idAt(j));
 	const tr: number[][] = [];
@@ -78,10 +86,12 @@ function bruteForce(data: Interactions, catalog: string[], y: Float32Array, seed
 		Int32Array.from(cols),
 		Float32Array.from(vals)
 	).matrix;
-	const x = exactHalfStep(train, Float64Array.from(y), params);
+	const x = exactHalfStep(train, Float64Array.from(y), p);
 	let ndcg = 0;
 	let precision = 0;
 	let users = 0;
+	/** NDCG of each evaluated user, in user order. */
+	const perUser: number[] = [];
 	for (let u = 0; u < data.users.size; u++) {
 		if (tr[u].length === 0 || te[u].length === 0) continue;
 		users++;
@@ -105,9 +115,10 @@ function bruteForce(data: Interactions, catalog: string[], y: Float32Array, seed
 		let idcg = 0;
 		for (let r = 0; r < m; r++) idcg += 1 / Math.log2(r + 2);
 		ndcg += dcg / idcg;
+		perUser.push(dcg / idcg);
 		precision += hits / m;
 	}
-	return { ndcg: ndcg / users, precision: precision / users, users };
+	return { ndcg: ndcg / users, precision: precision / users, users, perUser };
 }
 
 describe('evaluateGlobal (metrics of a global on the coordinator data)', () => {
@@ -175,13 +186,21 @@ describe('evaluateGlobal (metrics of a global on the coordinator data)', () => {
 				catalog: ['s0', 's1', 's2']
 			})
 		);
-		const got = evaluateGlobal(global, { users, items, matrix }, { seed: 1, k: 1 });
+		const data = { users, items, matrix };
+		const got = evaluateGlobal(global, data, { seed: 1, k: 1 });
 		// Catalog minus the train song leaves 2 candidates: NDCG@1 is 1 or 0 per user; P = NDCG.
 		expect(got.users).toBe(2);
 		expect(got.precision).toBe(got.ndcg);
-		const loose = evaluateGlobal(global, { users, items, matrix }, { seed: 1, k: 2 });
-		// With k = 2 both remaining songs are listed, so each user's held-out song is hit.
+		const small = global.model.params;
+		const want1 = bruteForce(data, global.model.catalog, global.model.itemFactors, 1, 1, small);
+		expect(got.ndcg).toBe(want1.ndcg);
+		const loose = evaluateGlobal(global, data, { seed: 1, k: 2 });
+		// With k = 2 both remaining songs are listed, so each user's held-out song is hit, at
+		// rank 1 (gain 1) or rank 2 (gain 1 / log2 3).
 		expect(loose.precision).toBe(1);
-		expect(loose.ndcg).toBeGreaterThan(0.6);
+		const want2 = bruteForce(data, global.model.catalog, global.model.itemFactors, 1, 2, small);
+		expect(loose.ndcg).toBeCloseTo(want2.ndcg, 12);
+		const perUser = [0, 1].map((u) => (want1.perUser[u] === 1 ? 1 : 1 / Math.log2(3)));
+		expect(loose.ndcg).toBeCloseTo((perUser[0] + perUser[1]) / 2, 12);
 	});
 });

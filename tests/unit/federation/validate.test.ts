@@ -209,11 +209,50 @@ describe('validateUpdates', () => {
 		expect(result.clipped).toHaveLength(1);
 		const { factor, reason, clientId } = result.clipped[0];
 		expect(clientId).toBe(updates[2].clientId);
-		expect(reason).toMatch(/scaled by/);
+		// The factor from the policy's definition, recomputed here: the update's largest ratio r
+		// of |G|_F, or of the root-mean-square norm of b's non-zero rows, to the round's median
+		// (4 updates: the mean of the middle two); factor = 50 / r.
+		const sent = updates.map((u, k) => exact(k === 2 ? scaled(u, 1000) : u));
+		const frob = (a: Float32Array) => Math.sqrt(a.reduce((s, v) => s + v * v, 0));
+		const rmsRows = (b: Float32Array) => {
+			let sum = 0;
+			let rows = 0;
+			for (let r = 0; r < b.length / params.factors; r++) {
+				const row = b.subarray(r * params.factors, (r + 1) * params.factors);
+				const n2 = row.reduce((s, v) => s + v * v, 0);
+				if (n2 > 0) {
+					sum += n2;
+					rows++;
+				}
+			}
+			return Math.sqrt(sum / rows);
+		};
+		const median4 = (v: number[]) => {
+			const s = [...v].sort((a, b) => a - b);
+			return (s[1] + s[2]) / 2;
+		};
+		const gMedian = median4(sent.map((p) => frob(p.gram)));
+		const bMedian = median4(sent.map((p) => rmsRows(p.itemTargets)));
+		const ratioOf = (p: ExactPayload) =>
+			Math.max(frob(p.gram) / gMedian, rmsRows(p.itemTargets) / bMedian);
+		const expected = 50 / ratioOf(sent[2]);
+		expect(Math.abs(factor - expected) / expected).toBeLessThan(1e-9);
+		expect(reason).toMatch(new RegExp(`scaled by ${expected.toPrecision(3)}`));
+		// Every tensor is the sent one times that factor, which puts it at the limit exactly.
 		const clippedUpdate = exact(result.accepted[2]);
-		// The clipped G is the scaled G times factor, so its norm ratio is at the limit.
-		expect(clippedUpdate.gram[0]).toBeCloseTo(exact(updates[2]).gram[0] * 1000 * factor, 2);
-		expect(factor).toBeLessThan(0.1);
+		for (const key of ['gram', 'itemGrams', 'itemTargets'] as const) {
+			// Within one float32 rounding of the product.
+			const got = clippedUpdate[key];
+			expect(got.length).toBe(sent[2][key].length);
+			sent[2][key].forEach((v, j) => {
+				expect(Math.abs(got[j] - v * expected)).toBeLessThanOrEqual(
+					Math.abs(v * expected) * 2 ** -23
+				);
+			});
+		}
+		expect(ratioOf(clippedUpdate)).toBeCloseTo(50, 4);
+		// The other updates pass unchanged.
+		for (const k of [0, 1, 3]) expect(exact(result.accepted[k]).gram).toEqual(sent[k].gram);
 	});
 
 	it('honest updates are not outliers under the default policy, and size limits apply', () => {

@@ -1,8 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import type { Csr } from '../../../src/lib/core/data/csr';
+import { ingest } from '../../../src/lib/core/data/ingest';
+import { holdoutSplit } from '../../../src/lib/core/eval/split';
 import { Rng } from '../../../src/lib/core/random';
 import { useBackend } from '../../../src/lib/node/tf_backend';
 import {
 	runTraining,
+	SPLIT_SEED,
 	type TrainCommand,
 	type TrainDeps,
 	type TrainEvent
@@ -26,6 +30,58 @@ function kkboxCsv(users: number, songs: number, perUser: number, seed = 7): stri
 		}
 	}
 	return lines.join('\n') + '\n';
+}
+
+/**
+ * NDCG@10, P@10, R@10 and MAP@10 by their formulas (eval/metrics.ts): every song outside the user's
+ * train set scored by x_u . y_i, sorted (ties by lower index), top 10 against the test set.
+ */
+function bruteForceAt10(train: Csr, test: Csr, x: Float32Array, y: Float32Array, f: number) {
+	const k = 10;
+	let ndcg = 0;
+	let precision = 0;
+	let recall = 0;
+	let map = 0;
+	let users = 0;
+	for (let u = 0; u < train.rows; u++) {
+		const held = Array.from(test.indices.subarray(test.indptr[u], test.indptr[u + 1]));
+		if (held.length === 0) continue;
+		users++;
+		const own = new Set(train.indices.subarray(train.indptr[u], train.indptr[u + 1]));
+		const score = (i: number) => {
+			let s = 0;
+			for (let r = 0; r < f; r++) s += x[u * f + r] * y[i * f + r];
+			return s;
+		};
+		const top = Array.from({ length: train.cols }, (_, i) => i)
+			.filter((i) => !own.has(i))
+			.sort((a, b) => score(b) - score(a) || a - b)
+			.slice(0, k);
+		const m = Math.min(k, held.length);
+		let dcg = 0;
+		let idcg = 0;
+		let hits = 0;
+		let ap = 0;
+		top.forEach((i, r) => {
+			if (held.includes(i)) {
+				dcg += 1 / Math.log2(r + 2);
+				hits++;
+				ap += hits / (r + 1);
+			}
+		});
+		map += ap / m;
+		for (let r = 0; r < m; r++) idcg += 1 / Math.log2(r + 2);
+		ndcg += dcg / idcg;
+		precision += hits / m;
+		recall += hits / held.length;
+	}
+	return {
+		ndcg: ndcg / users,
+		precision: precision / users,
+		recall: recall / users,
+		map: map / users,
+		users
+	};
 }
 
 function command(
@@ -120,10 +176,19 @@ describe('training worker protocol', () => {
 		expect(m?.k).toBe(10);
 		// 40 users with 6 entries each: all have held-out items.
 		expect(m?.evalUsers).toBe(40);
-		for (const v of [m?.precision, m?.recall, m?.ndcg, m?.map, m?.auc, m?.popularity.auc]) {
-			expect(v).toBeGreaterThanOrEqual(0);
-			expect(v).toBeLessThanOrEqual(1);
-		}
+		// The ranking metrics are those of the stored factors, recomputed here by brute force on
+		// the worker's holdout split.
+		const data = await ingest([csv], { weighting: 'one-plus-target', badLines: 'skip' });
+		const split = holdoutSplit(
+			{ matrix: data.interactions.matrix, target: data.interactions.target },
+			{ seed: SPLIT_SEED }
+		);
+		const want = bruteForceAt10(split.train, split.test, record.userFactors, record.itemFactors, 4);
+		expect(want.users).toBe(40);
+		expect(m!.ndcg).toBeCloseTo(want.ndcg, 9);
+		expect(m!.precision).toBeCloseTo(want.precision, 9);
+		expect(m!.recall).toBeCloseTo(want.recall, 9);
+		expect(m!.map).toBeCloseTo(want.map, 9);
 		// The two clusters are easy: the model must beat popularity on NDCG.
 		expect(m!.ndcg).toBeGreaterThan(m!.popularity.ndcg);
 

@@ -39,6 +39,12 @@ export interface FitOptions {
 	onSolver?(solver: AlsSolver): void;
 	/** Called with the cause when 'auto' wanted the kernel and it did not load (ops run instead). */
 	onFallback?(reason: string): void;
+	/**
+	 * Start from these factors (row-major float32, [rows, f] and [cols, f]) instead of
+	 * `initFactors(rows, cols, f, seed)`, e.g. a federation's initial item factors or the
+	 * factors of an earlier fit to continue it; either may be given alone.
+	 */
+	initialFactors?: { readonly userFactors?: Float32Array; readonly itemFactors?: Float32Array };
 }
 
 export const DEFAULT_MEMORY_BUDGET_BYTES = 256 * 1024 * 1024;
@@ -67,7 +73,7 @@ export async function fit(
 	const f = p.factors;
 	const plan = await sweepPlan(matrix, p, budget, options.solver ?? 'auto', options.onFallback);
 	options.onSolver?.(plan.solver);
-	const init = initFactors(matrix.rows, matrix.cols, f, p.seed);
+	const init = startFactors(matrix, f, p.seed, options.initialFactors);
 	let x: tf.Tensor2D | undefined;
 	let y: tf.Tensor2D | undefined;
 	try {
@@ -127,6 +133,31 @@ async function sweepPlan(
 		}
 	}
 	return opsPlan(matrix, p, budget);
+}
+
+function startFactors(
+	m: Csr,
+	f: number,
+	seed: number,
+	given: FitOptions['initialFactors']
+): { userFactors: Float32Array; itemFactors: Float32Array } {
+	const drawn = initFactors(m.rows, m.cols, f, seed);
+	const pick = (field: 'userFactors' | 'itemFactors', length: number): Float32Array => {
+		const a = given?.[field];
+		if (a === undefined) return drawn[field];
+		if (a.length !== length || !a.every(Number.isFinite)) {
+			throw new MusicrecError(
+				'als/bad-params',
+				`initialFactors.${field} must hold ${length} finite numbers (got ${a.length})`,
+				{ field: `initialFactors.${field}`, value: a.length }
+			);
+		}
+		return a;
+	};
+	return {
+		userFactors: pick('userFactors', m.rows * f),
+		itemFactors: pick('itemFactors', m.cols * f)
+	};
 }
 
 function replace(old: tf.Tensor2D, next: tf.Tensor2D): tf.Tensor2D {

@@ -1,5 +1,7 @@
+import { fit } from '../als/fit';
 import { AlsModel } from '../als/model';
 import { alsParams, type AlsParams } from '../als/params';
+import type { Csr } from '../data/csr';
 import type { Interactions } from '../data/interactions';
 import { MusicrecError } from '../errors';
 import { evaluateRanker } from '../eval/evaluate';
@@ -75,7 +77,10 @@ export interface RoundRecord {
 	/** 1-based: the global after this many rounds. */
 	readonly round: number;
 	readonly ndcg_at_10: number;
-	/** Centralized ALS with exact solves after `round` sweeps from the same initial Y. */
+	/**
+	 * Centralized ALS by the core's trainer (`fit`, solves run to convergence) after `round`
+	 * sweeps from the same initial Y (`centralReference`).
+	 */
 	readonly central_ndcg_at_10: number;
 	/**
 	 * The plain aggregation of the same surviving clients' statistics against the same global
@@ -310,6 +315,33 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
 	return worst;
 }
 
+/**
+ * Centralized ALS by the core's trainer, not the federation code: `fit` from the federation's
+ * initial item factors `y0`, each call one more sweep continuing from the last one's factors
+ * (the same as one fit of that many sweeps). Each row gets 2f conjugate-gradient steps: on an
+ * f x f positive definite system CG is exact after f steps in exact arithmetic, the rest covers
+ * float32 rounding, and a row stops once its squared residual is below CG_TOLERANCE; so each
+ * half-step is the exact least-squares solve up to float32 rounding.
+ */
+function centralReference(
+	train: Csr,
+	params: AlsParams,
+	y0: Float32Array
+): () => Promise<AlsModel> {
+	let start: { userFactors?: Float32Array; itemFactors: Float32Array } = { itemFactors: y0 };
+	const sweep = { ...params, iterations: 1, cgSteps: 2 * params.factors };
+	return async () => {
+		const model = await fit(train, sweep, { initialFactors: start, computeLoss: false });
+		start = model.toArrays();
+		return model;
+	};
+}
+
+/** NDCG@10 of a ranker on the holdout. */
+async function rankerNdcgAt10(als: AlsModel, split: HoldoutSplit): Promise<number> {
+	return (await evaluateRanker(als, split.train, split.test, { k: 10 })).ndcg;
+}
+
 async function ndcgAt10(x: Float64Array, model: GlobalModel, split: HoldoutSplit): Promise<number> {
 	const als = AlsModel.fromArrays(
 		{
@@ -322,7 +354,7 @@ async function ndcgAt10(x: Float64Array, model: GlobalModel, split: HoldoutSplit
 		model.params
 	);
 	try {
-		return (await evaluateRanker(als, split.train, split.test, { k: 10 })).ndcg;
+		return await rankerNdcgAt10(als, split);
 	} finally {
 		als.dispose();
 	}
@@ -332,11 +364,10 @@ async function ndcgAt10(x: Float64Array, model: GlobalModel, split: HoldoutSplit
  * Federated simulation in one process (DESIGN.md section 5): a per-user holdout of
  * `interactions`, the train part split by users into `clients` shares, `rounds` rounds with
  * every client (but the `dropouts` drawn per round). After each round the federated model (the
- * clients' user factors of that round, the new Y) and a centralized exact-solve ALS after as
- * many sweeps from the same initial Y (the same code with one client holding every user, exact
- * mode) are scored by NDCG@10 on the holdout; so is the plain aggregation of the same
- * survivors (equal to the round itself unless it is secure). Needs a tfjs backend for the
- * evaluation.
+ * clients' user factors of that round, the new Y) and centralized ALS after as many sweeps
+ * from the same initial Y (the core's `fit`, see `centralReference`) are scored by NDCG@10 on
+ * the holdout; so is the plain aggregation of the same survivors (equal to the round itself
+ * unless it is secure). Needs a tfjs backend for the evaluation and the centralized fit.
  */
 export async function simulate(options: SimulationOptions): Promise<RoundRecord[]> {
 	const seed = options.seed ?? 1;
@@ -347,9 +378,6 @@ export async function simulate(options: SimulationOptions): Promise<RoundRecord[
 	const shares = options.owner
 		? splitByOwner(train, options.owner, options.clients)
 		: splitByUsers(train, options.clients, options.split, seed + 1);
-	const everyone: ClientShare[] = [
-		{ interactions: train, users: Int32Array.from({ length: data.users.size }, (_, u) => u) }
-	];
 	const catalog = data.items.toArray();
 	const secure =
 		options.secure === true
@@ -364,13 +392,7 @@ export async function simulate(options: SimulationOptions): Promise<RoundRecord[
 		catalog,
 		...(secure ? { secure } : {})
 	});
-	let central = createInitialGlobal({
-		federationId: 'simulation-central',
-		mode: 'exact',
-		params,
-		catalog,
-		itemFactors: fed.itemFactors
-	});
+	const central = centralReference(split.train, params, fed.itemFactors);
 	const rng = new Rng(seed + 2);
 	const aggregateOptions: AggregateOptions =
 		options.mode === 'compact' && options.compactSecant !== false
@@ -427,22 +449,16 @@ export async function simulate(options: SimulationOptions): Promise<RoundRecord[
 					robust
 				);
 		const roundSeconds = seconds(t0);
-		const centralNext = plainSimRound(
-			publishGlobal(central),
-			everyone,
-			data.users.size,
-			rng,
-			undefined,
-			[],
-			false
+		const centralModel = await central();
+		const centralNdcg = await rankerNdcgAt10(centralModel, split).finally(() =>
+			centralModel.dispose()
 		);
 		fed = next.model;
-		central = centralNext.model;
 		const ndcg = await ndcgAt10(next.userFactors, fed, split);
 		const record: RoundRecord = {
 			round: r,
 			ndcg_at_10: ndcg,
-			central_ndcg_at_10: await ndcgAt10(centralNext.userFactors, central, split),
+			central_ndcg_at_10: centralNdcg,
 			plain_ndcg_at_10: secure ? await ndcgAt10(next.userFactors, next.plain, split) : ndcg,
 			max_abs_factor_diff_vs_plain: maxAbsDiff(fed.itemFactors, next.plain.itemFactors),
 			secure: secure !== undefined,
