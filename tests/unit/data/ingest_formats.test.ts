@@ -128,3 +128,19 @@ describe('sniffDelimiter', () => {
 		expect(sniffDelimiter('single')).toBe(',');
 	});
 });
+
+describe('ingest: KKBox side files dropped as a listening log', () => {
+	it.each([
+		['members', 'msno,city,bd,gender,registered_via,registration_init_time\nu1,1,0,,7,20110820\n'],
+		[
+			'songs',
+			'song_id,song_length,genre_ids,artist_name,composer,lyricist,language\ns1,1,2,a,,,3\n'
+		]
+	])('%s.csv says what it is and where it goes', async (side, text) => {
+		const e = await read([text]).catch((x: unknown) => x);
+		expect(isMusicrecError(e, 'csv/unknown-schema')).toBe(true);
+		expect((e as Error).message).toMatch(
+			new RegExp(`^This is KKBox's ${side}\\.csv .*not a listening log.*KKBox members and songs`)
+		);
+	});
+});

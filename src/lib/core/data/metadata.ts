@@ -7,15 +7,9 @@
 import { MusicrecError } from '../errors';
 import { CsvTokenizer, detachField } from './csv_tokenizer';
 import type { Interactions } from './interactions';
-import { sniffDelimiter } from './schema';
+import { detectMetadataKind, METADATA_COLUMNS, sniffDelimiter, type MetadataKind } from './schema';
 
-export type MetadataKind = 'members' | 'songs';
-
-/** The columns each side file must have (any order, extra columns ignored). */
-export const METADATA_COLUMNS: Readonly<Record<MetadataKind, readonly string[]>> = {
-	members: ['msno', 'city', 'bd', 'gender', 'registered_via'],
-	songs: ['song_id', 'song_length', 'genre_ids', 'artist_name', 'language']
-};
+export { detectMetadataKind, METADATA_COLUMNS, type MetadataKind } from './schema';
 
 /** One member; `age` is undefined when `bd` is 0, not a number or outside 1..100. */
 export interface MemberInfo {
@@ -47,15 +41,6 @@ export type MetadataTable =
 			readonly rows: number;
 			readonly kept: number;
 	  };
-
-/** Which side file a header belongs to, or undefined. */
-export function detectMetadataKind(header: readonly string[]): MetadataKind | undefined {
-	const names = new Set(header.map((h) => h.trim()));
-	for (const kind of ['members', 'songs'] as const) {
-		if (METADATA_COLUMNS[kind].every((c) => names.has(c))) return kind;
-	}
-	return undefined;
-}
 
 /** Age from KKBox `bd`: 0, non-numbers and values outside 1..100 are missing. */
 export function ageOf(bd: string): number | undefined {

@@ -88,6 +88,24 @@ export const EXPECTED_COLUMNS: Readonly<Record<string, readonly string[]>> = {
 
 const KKBOX_CATEGORICAL = ['source_system_tab', 'source_screen_name', 'source_type'];
 
+/** KKBox's side files, joined to a listening log on the Data page (metadata.ts reads them). */
+export type MetadataKind = 'members' | 'songs';
+
+/** The columns each side file must have (any order, extra columns ignored). */
+export const METADATA_COLUMNS: Readonly<Record<MetadataKind, readonly string[]>> = {
+	members: ['msno', 'city', 'bd', 'gender', 'registered_via'],
+	songs: ['song_id', 'song_length', 'genre_ids', 'artist_name', 'language']
+};
+
+/** Which side file a header belongs to, or undefined. */
+export function detectMetadataKind(header: readonly string[]): MetadataKind | undefined {
+	const names = new Set(header.map((h) => h.trim()));
+	for (const kind of ['members', 'songs'] as const) {
+		if (METADATA_COLUMNS[kind].every((c) => names.has(c))) return kind;
+	}
+	return undefined;
+}
+
 /** Delimiters sniffed, in order of preference when a line holds as many of two. */
 const DELIMITERS: readonly CsvDelimiter[] = ['\t', ',', ';', '|'];
 
@@ -221,6 +239,14 @@ export function detectSchema(header: string[], delimiter: CsvDelimiter): Schema 
 		};
 	}
 
+	const side = detectMetadataKind(header);
+	if (side) {
+		throw new MusicrecError(
+			'csv/unknown-schema',
+			`This is KKBox's ${side}.csv (${side === 'members' ? 'listener profiles' : 'song facts'}), not a listening log: load a listening log here, then add this file under "KKBox members and songs" below it to join it`,
+			{ found: header.map((h) => h.trim()), sideFile: side }
+		);
+	}
 	const expected: Record<string, string[]> = {};
 	for (const [k, v] of Object.entries(EXPECTED_COLUMNS)) expected[k] = v.slice();
 	// Names cut to 40 characters and at most 12 of them, so a binary file yields a short message.
