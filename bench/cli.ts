@@ -29,7 +29,7 @@ import { tuneSuite } from './tune_suite';
  *   federation --dataset kkbox10k|lastfm|synthetic --clients K --rounds R --mode exact|compact
  *         [--split even|activity|tab] [--factors F] [--alpha A] [--regularization R]
  *         [--secure on|off] [--dropouts D] [--clip B] [--robust on|off]
- *         [--attack scaled|flipped|random --attacker K] [--out FILE]
+ *         [--attack scaled|flipped|random|orthogonal --attacker K] [--out FILE]
  *   lighthouse [--build DIR] [--runs N] [--routes /,/models/,...]   Lighthouse scores and FCP,
  *         LCP, TBT, CLS per route of the built site (CHROME_PATH or /usr/bin/chromium)
  *   ingest [--rows N] [--file PATH] [--seed S] [--regenerate]   stream a (generated) KKBox CSV

@@ -65,7 +65,7 @@ export interface FederationRecord {
 	compact_steps?: 'secant' | 'fixed';
 	compact_step?: number;
 	/** One poisoned client (`--attack`, `--attacker`), or none. */
-	attack: 'none' | 'scaled' | 'flipped' | 'random';
+	attack: 'none' | 'scaled' | 'flipped' | 'random' | 'orthogonal';
 	attacker?: number;
 	attack_factor?: number;
 	/** Robust aggregation (`--robust on`): the clients it left out this round, with reasons. */
@@ -145,9 +145,13 @@ export async function federationSuite(options: Options): Promise<FederationRecor
 	};
 	const compactStep = options.number('compact-step', 1);
 	const compactSecant = options.choice('compact-steps', ['secant', 'fixed'] as const, 'secant');
-	const attack = options.choice('attack', ['none', 'scaled', 'flipped', 'random'] as const, 'none');
+	const attack = options.choice(
+		'attack',
+		['none', 'scaled', 'flipped', 'random', 'orthogonal'] as const,
+		'none'
+	);
 	const attacker = options.number('attacker', 0);
-	const attackFactor = options.number('attack-factor', 10);
+	const attackFactor = options.number('attack-factor', attack === 'orthogonal' ? 1 : 10);
 	const robust = options.choice('robust', ['on', 'off'] as const, 'off') === 'on';
 	const secure = options.choice('secure', ['on', 'off'] as const, 'off') === 'on';
 	const dropouts = options.number('dropouts', 0);
@@ -190,7 +194,7 @@ export async function federationSuite(options: Options): Promise<FederationRecor
 		...(mode === 'compact' ? { compact_steps: compactSecant, compact_step: compactStep } : {}),
 		attack,
 		...(attack !== 'none' ? { attacker } : {}),
-		...(attack === 'scaled' ? { attack_factor: attackFactor } : {}),
+		...(attack === 'scaled' || attack === 'orthogonal' ? { attack_factor: attackFactor } : {}),
 		robust,
 		secure,
 		...(secure ? { clip_per_user: clip } : {})

@@ -167,7 +167,9 @@ function allStatistics(
 		);
 		const s =
 			poison && poison.attack.client === index
-				? poisonStatistics(honest, poison.attack, poison.rng)
+				? poisonStatistics(honest, poison.attack, poison.rng, {
+						itemFactors: published.model.itemFactors
+					})
 				: honest;
 		clientSeconds.push(seconds(t0));
 		return s;
