@@ -191,6 +191,27 @@ describe.each(['exact', 'compact'] as const)('robust aggregation, %s mode', (mod
 	});
 });
 
+/** Client 0's honest exact update against the round-0 global. */
+function honestExactUpdate(): {
+	published: PublishedGlobal;
+	honest: ClientUpdate;
+	params: AlsParams;
+} {
+	const { data, shares, params } = setup();
+	const published = publishGlobal(
+		createInitialGlobal({
+			federationId: 'x',
+			mode: 'exact',
+			params,
+			catalog: data.items.toArray()
+		})
+	);
+	const honest = computeClientUpdate(published, shares[0].interactions, {
+		random: () => 0.5
+	}).update;
+	return { published, honest, params };
+}
+
 describe('attacks keep the file valid and pass the norm checks', () => {
 	it.each([...ATTACK_KINDS, ...ADAPTIVE_ATTACK_KINDS])(
 		'%s: accepted by validateUpdates',
@@ -209,18 +230,7 @@ describe('attacks keep the file valid and pass the norm checks', () => {
 	);
 
 	it('random keeps every row norm of b and scaled multiplies every statistic', () => {
-		const { data, shares, params } = setup();
-		const published = publishGlobal(
-			createInitialGlobal({
-				federationId: 'x',
-				mode: 'exact',
-				params,
-				catalog: data.items.toArray()
-			})
-		);
-		const honest = computeClientUpdate(published, shares[0].interactions, {
-			random: () => 0.5
-		}).update;
+		const { honest, params } = honestExactUpdate();
 		const random = poisonUpdate(honest, { kind: 'random', client: 0 }, new Rng(1));
 		const scaled = poisonUpdate(honest, { kind: 'scaled', client: 0, factor: 10 }, new Rng(1));
 		const p = honest.payload;
@@ -247,18 +257,7 @@ describe('attacks keep the file valid and pass the norm checks', () => {
 	});
 
 	it('orthogonal adds to each b_i a vector orthogonal to y_i and b_i, of norm factor x |b_i|', () => {
-		const { data, shares, params } = setup();
-		const published = publishGlobal(
-			createInitialGlobal({
-				federationId: 'x',
-				mode: 'exact',
-				params,
-				catalog: data.items.toArray()
-			})
-		);
-		const honest = computeClientUpdate(published, shares[0].interactions, {
-			random: () => 0.5
-		}).update;
+		const { published, honest, params } = honestExactUpdate();
 		const Y = published.model.itemFactors;
 		const bad = poisonUpdate(honest, { kind: 'orthogonal', client: 0, factor: 2 }, new Rng(1), {
 			itemFactors: Y
