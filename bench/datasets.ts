@@ -9,16 +9,10 @@ import { readTextChunks } from '../src/lib/node/files';
 export type DatasetName = 'kkbox10k' | 'lastfm' | 'synthetic';
 export const DATASETS: readonly DatasetName[] = ['kkbox10k', 'lastfm', 'synthetic'];
 
-/**
- * The folder holding datasets that are not bundled (Last.fm HetRec 2011): MUSICREC_DATA_DIR, by
- * default a `shared/data` folder beside the checkout.
- */
-export const DATA_DIR = resolve(process.env.MUSICREC_DATA_DIR ?? '../shared/data');
-
-/** Where each file-backed dataset lives: the demo file ships with the app, Last.fm does not. */
+/** Where each file-backed dataset lives: both demos ship with the app (static/data). */
 export const DATASET_FILES: Record<Exclude<DatasetName, 'synthetic'>, string> = {
 	kkbox10k: resolve('static/data/kkbox_train_10k.csv'),
-	lastfm: resolve(DATA_DIR, 'lastfm_hetrec2011_user_artists.dat')
+	lastfm: resolve('static/data/lastfm_hetrec2011_user_artists.dat')
 };
 
 /** The weighting each dataset is benchmarked with, matching the implicit reference runs. */
@@ -55,7 +49,7 @@ export async function loadDataset(
 		const path = DATASET_FILES[name];
 		if (!existsSync(path)) {
 			throw new DatasetMissingError(
-				`dataset ${name} is absent: ${path} not found (Last.fm HetRec is read from MUSICREC_DATA_DIR, default ../shared/data)`
+				`dataset ${name} is absent: ${path} not found (it ships in static/data)`
 			);
 		}
 		const result = await ingest(readTextChunks(path), {

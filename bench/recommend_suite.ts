@@ -178,7 +178,7 @@ export async function recommendBatch(
 /**
  * npm run bench -- recommend [--dataset lastfm|synthetic] [--items 100000] [--factors 64]
  * On wasm: single-user latency over `--items` random items, then the all-users batch after a
- * real fit (Last.fm when MUSICREC_DATA_DIR has it, else synthetic 2k x 17k).
+ * real fit (Last.fm when its file is present, else synthetic 2k x 17k).
  */
 export async function recommendSuite(
 	options: Options

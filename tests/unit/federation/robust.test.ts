@@ -305,17 +305,21 @@ describe('attacks keep the file valid and pass the norm checks', () => {
 	});
 });
 
+/** A small exact simulation: 10 clients, 2 rounds, even split. */
+function simulationBase() {
+	return {
+		interactions: syntheticZipf({ users: 300, items: 120, nnz: 4000, seed: 9 }),
+		clients: CLIENTS,
+		rounds: 2,
+		mode: 'exact' as const,
+		split: 'even' as const,
+		params: { factors: 5, regularization: 1, alpha: 8, convention: 'hkv' as const, seed: 2 }
+	};
+}
+
 describe('simulate with robust aggregation', () => {
 	it('records the flagged attacker per round; without an attacker robust equals plain', async () => {
-		const data = syntheticZipf({ users: 300, items: 120, nnz: 4000, seed: 9 });
-		const base = {
-			interactions: data,
-			clients: CLIENTS,
-			rounds: 2,
-			mode: 'exact' as const,
-			split: 'even' as const,
-			params: { factors: 5, regularization: 1, alpha: 8, convention: 'hkv' as const, seed: 2 }
-		};
+		const base = simulationBase();
 		const plain = await simulate(base);
 		const robust = await simulate({ ...base, robust: true });
 		expect(robust.map((r) => r.ndcg_at_10)).toEqual(plain.map((r) => r.ndcg_at_10));
@@ -332,16 +336,7 @@ describe('simulate with robust aggregation', () => {
 	});
 
 	it('an orthogonal attacker goes through the simulation unflagged and changes the model', async () => {
-		const data = syntheticZipf({ users: 300, items: 120, nnz: 4000, seed: 9 });
-		const base = {
-			interactions: data,
-			clients: CLIENTS,
-			rounds: 2,
-			mode: 'exact' as const,
-			split: 'even' as const,
-			robust: true,
-			params: { factors: 5, regularization: 1, alpha: 8, convention: 'hkv' as const, seed: 2 }
-		};
+		const base = { ...simulationBase(), robust: true };
 		const clean = await simulate(base);
 		const attacked = await simulate({ ...base, attack: { kind: 'orthogonal', client: 7 } });
 		for (const r of attacked) {
