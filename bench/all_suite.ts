@@ -4,6 +4,20 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Options } from './args';
 
+/** The poisoning suite of the table: one attacker (client 0) of 10, or a pair (0 and 1). */
+export const POISON_ATTACKS: readonly { key: string; args: readonly string[] }[] = [
+	{ key: 'none', args: [] },
+	...['scaled', 'flipped', 'random', 'orthogonal', 'gram-noise', 'count-scaled', 'targeted'].map(
+		(kind) => ({ key: kind, args: ['--attack', kind, '--attacker', '0'] })
+	),
+	{ key: 'scaled-x2.5', args: ['--attack', 'scaled', '--attacker', '0', '--attack-factor', '2.5'] },
+	{
+		key: 'orthogonal-pair',
+		args: ['--attack', 'orthogonal', '--attacker', '0', '--accomplice', '1']
+	},
+	{ key: 'targeted-pair', args: ['--attack', 'targeted', '--attacker', '0', '--accomplice', '1'] }
+];
+
 /** One invocation of a suite in the `all` plan. */
 export interface PlannedRun {
 	/** Stable key the README table reads (bench/report.ts). */
@@ -33,6 +47,8 @@ export interface AllResults {
 	readonly cpus: number;
 	readonly cpu_model: string;
 	readonly runs: RunResult[];
+	/** Set by `mergeResults` (report.ts): runs that came from later `all --only` files. */
+	readonly later?: readonly { date: string; names: string[] }[];
 }
 
 /** Every figure the README's benchmark table shows, in the order it shows them. */
@@ -61,14 +77,19 @@ export const PLAN: readonly PlannedRun[] = [
 		suite: 'als',
 		args: ['--dataset', 'synthetic', '--threads', '2']
 	},
-	...(['none', 'scaled', 'flipped', 'random'] as const).flatMap((attack) =>
-		(attack === 'none' ? ['on'] : ['on', 'off']).map((robust) => ({
-			name: `poison-kkbox-${attack}-robust-${robust}`,
+	...POISON_ATTACKS.flatMap(({ key, args }) =>
+		(key === 'none' ? ['on'] : ['on', 'off']).map((robust) => ({
+			name: `poison-kkbox-${key}-robust-${robust}`,
 			suite: 'federation',
 			args: [
 				...['--dataset', 'kkbox10k', '--clients', '10', '--rounds', '10', '--mode', 'exact'],
-				...(attack === 'none' ? [] : ['--attack', attack, '--attacker', '0']),
-				...['--robust', robust]
+				...args,
+				...['--target', 'auto'],
+				// Robust aggregation with both influence caps (the per-song cap is a core option the
+				// app leaves off: README, poisoning).
+				...(robust === 'on'
+					? ['--robust', 'on', '--caps', 'on', '--song-cap', '3']
+					: ['--robust', 'off'])
 			]
 		}))
 	),

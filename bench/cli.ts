@@ -28,8 +28,10 @@ import { tuneSuite } from './tune_suite';
  *         file parsed and trained in the app in headless Chromium (time, peak browser RSS)
  *   federation --dataset kkbox10k|lastfm|synthetic --clients K --rounds R --mode exact|compact
  *         [--split even|activity|tab] [--factors F] [--alpha A] [--regularization R]
- *         [--secure on|off] [--dropouts D] [--clip B] [--robust on|off]
- *         [--attack scaled|flipped|random|orthogonal --attacker K] [--out FILE]
+ *         [--secure on|off] [--dropouts D] [--clip B] [--robust on|off] [--caps on|off [--client-cap X|off] [--song-cap X|off]]
+ *         [--attack scaled|flipped|random|orthogonal|gram-noise|count-scaled|targeted
+ *          --attacker K [--accomplice K2] [--attack-factor F]] [--target auto|none|SONG]
+ *         [--out FILE]
  *   lighthouse [--build DIR] [--runs N] [--routes /,/models/,...]   Lighthouse scores and FCP,
  *         LCP, TBT, CLS per route of the built site (CHROME_PATH or /usr/bin/chromium)
  *   ingest [--rows N] [--file PATH] [--seed S] [--regenerate]   stream a (generated) KKBox CSV
@@ -41,7 +43,7 @@ import { tuneSuite } from './tune_suite';
  *         [--runs R]   wasm: single-user top-10 p50/p99 ms, all-users batch after a fit
  *   all [--only name,...]   every suite of bench/all_suite.ts PLAN, one process each, into one
  *         JSON file (browser suites need `npx vite build` first)
- *   table [--from FILE] [--readme README.md]   rewrite the README's benchmark table from `all`
+ *   table [--from FILE[,FILE]] [--readme README.md]   rewrite the README's benchmark table from `all`
  *   threads [--build DIR] [--runs N] [--threads 1,2] [--size 1024] [--reps 5]   tfjs-wasm threads
  *         in headless Chromium (isolated by the service worker): matMul and the demo fit per count
  * Prints the records and writes them as a JSON array to --out (default bench/results/<suite>.json).

@@ -3,6 +3,13 @@ import { CsvTokenizer } from '../src/lib/core/data/csv_tokenizer';
 import type { Interactions } from '../src/lib/core/data/interactions';
 import { nnz } from '../src/lib/core/data/csr';
 import { ownersFromLabels } from '../src/lib/core/federation/partition';
+import {
+	ALL_ATTACK_KINDS,
+	defaultAttackFactor,
+	defaultTargetSong,
+	type AttackKind
+} from '../src/lib/core/federation/attacks';
+import { DEFAULT_INFLUENCE_CAPS } from '../src/lib/core/federation/influence_caps';
 import { simulate, type ExcludedClient } from '../src/lib/core/federation/simulate';
 import { readTextChunks } from '../src/lib/node/files';
 import { useBackend } from '../src/lib/node/tf_backend';
@@ -64,12 +71,23 @@ export interface FederationRecord {
 	/** compact mode: per-item secant steps or the fixed step `compact_step`. */
 	compact_steps?: 'secant' | 'fixed';
 	compact_step?: number;
-	/** One poisoned client (`--attack`, `--attacker`), or none. */
-	attack: 'none' | 'scaled' | 'flipped' | 'random' | 'orthogonal';
+	/** One poisoned client (`--attack`, `--attacker`; a pair with `--accomplice`), or none. */
+	attack: 'none' | AttackKind;
 	attacker?: number;
+	accomplice?: number;
 	attack_factor?: number;
+	/** `--target`: the song whose top-10 rate is watched (the targeted attack pushes it). */
+	target_song?: string;
+	/** Its top-10 rate among the honest clients' users with test songs after this round. */
+	target_top10_rate?: number;
 	/** Robust aggregation (`--robust on`): the clients it left out this round, with reasons. */
 	robust: boolean;
+	/** Influence caps (`--caps on`): the clients they scaled down this round. */
+	caps: boolean;
+	/** `--client-cap`, `--song-cap` (Infinity: that cap off); see influence_caps.ts. */
+	client_cap?: number | null;
+	song_cap?: number | null;
+	capped?: { client: number; weight: number; songs: number }[];
 	flagged: ExcludedClient[];
 	/** Clients the validator rejected this round (norm outliers and the like). */
 	rejected: ExcludedClient[];
@@ -145,14 +163,27 @@ export async function federationSuite(options: Options): Promise<FederationRecor
 	};
 	const compactStep = options.number('compact-step', 1);
 	const compactSecant = options.choice('compact-steps', ['secant', 'fixed'] as const, 'secant');
-	const attack = options.choice(
-		'attack',
-		['none', 'scaled', 'flipped', 'random', 'orthogonal'] as const,
-		'none'
-	);
+	const attack = options.choice('attack', ['none', ...ALL_ATTACK_KINDS] as const, 'none');
 	const attacker = options.number('attacker', 0);
-	const attackFactor = options.number('attack-factor', attack === 'orthogonal' ? 1 : 10);
+	const accompliceText = options.optionalString('accomplice');
+	const accomplice = accompliceText === undefined ? undefined : Number(accompliceText);
+	const attackFactor = options.number(
+		'attack-factor',
+		attack === 'none' ? 10 : defaultAttackFactor(attack)
+	);
+	const targetText = options.optionalString('target') ?? (attack === 'targeted' ? 'auto' : 'none');
 	const robust = options.choice('robust', ['on', 'off'] as const, 'off') === 'on';
+	const caps = options.choice('caps', ['on', 'off'] as const, 'off') === 'on';
+	// A cap's factor, or `off` (Infinity: that cap never applies).
+	const capOption = (name: string, fallback: number): number => {
+		const text = options.optionalString(name);
+		if (text === undefined) return fallback;
+		const v = text === 'off' ? Infinity : Number(text);
+		if (!(v > 0)) throw new Error(`--${name} must be a positive number or off`);
+		return v;
+	};
+	const clientCap = capOption('client-cap', DEFAULT_INFLUENCE_CAPS.clientCap);
+	const songCap = capOption('song-cap', DEFAULT_INFLUENCE_CAPS.songCap);
 	const secure = options.choice('secure', ['on', 'off'] as const, 'off') === 'on';
 	const dropouts = options.number('dropouts', 0);
 	const clipText = options.optionalString('clip');
@@ -167,6 +198,12 @@ export async function federationSuite(options: Options): Promise<FederationRecor
 	await useBackend('wasm');
 	const dataset = await loadDataset(name, { weighting: weighting as never, synthetic, seed });
 	const data = dataset.interactions;
+	const targetSong =
+		targetText === 'none'
+			? undefined
+			: targetText === 'auto'
+				? data.items.idAt(defaultTargetSong(data.matrix))
+				: targetText;
 	let owner: Int32Array | undefined;
 	let labels: string[] | undefined;
 	if (split === 'tab') {
@@ -194,8 +231,20 @@ export async function federationSuite(options: Options): Promise<FederationRecor
 		...(mode === 'compact' ? { compact_steps: compactSecant, compact_step: compactStep } : {}),
 		attack,
 		...(attack !== 'none' ? { attacker } : {}),
-		...(attack === 'scaled' || attack === 'orthogonal' ? { attack_factor: attackFactor } : {}),
+		...(attack !== 'none' && accomplice !== undefined ? { accomplice } : {}),
+		...(attack !== 'none' && attack !== 'flipped' && attack !== 'random' && attack !== 'targeted'
+			? { attack_factor: attackFactor }
+			: {}),
+		...(targetSong !== undefined ? { target_song: targetSong } : {}),
 		robust,
+		caps,
+		// JSON has no Infinity: an `off` cap is recorded as null.
+		...(caps
+			? {
+					client_cap: Number.isFinite(clientCap) ? clientCap : null,
+					song_cap: Number.isFinite(songCap) ? songCap : null
+				}
+			: {}),
 		secure,
 		...(secure ? { clip_per_user: clip } : {})
 	};
@@ -212,9 +261,18 @@ export async function federationSuite(options: Options): Promise<FederationRecor
 		aggregate: { compactStep },
 		compactSecant: compactSecant === 'secant',
 		...(attack !== 'none'
-			? { attack: { kind: attack, client: attacker, factor: attackFactor } }
+			? {
+					attack: {
+						kind: attack,
+						client: attacker,
+						factor: attackFactor,
+						...(accomplice !== undefined ? { accomplice } : {})
+					}
+				}
 			: {}),
+		...(targetSong !== undefined ? { targetSong } : {}),
 		robust,
+		caps: caps ? { clientCap, songCap } : false,
 		...(secure ? { secure: { clipPerUser: clip } } : {}),
 		dropouts,
 		onRound: (r) => {
@@ -240,16 +298,28 @@ export async function federationSuite(options: Options): Promise<FederationRecor
 				round_s: round(r.round_s, 2),
 				accepted: r.accepted,
 				flagged: [...r.flagged],
-				rejected: [...r.rejected]
+				rejected: [...r.rejected],
+				...(r.capped
+					? { capped: r.capped.map((c) => ({ ...c, weight: round(c.weight, 4) })) }
+					: {}),
+				...(r.target_top10_rate !== undefined
+					? { target_top10_rate: round(r.target_top10_rate, 4) }
+					: {})
 			};
 			records.push(record);
 			console.error(
 				`round ${r.round}: ndcg ${record.ndcg_at_10} central ${record.central_ndcg_at_10} ` +
 					`plain ${record.plain_ndcg_at_10} (max |dY| ${record.max_abs_factor_diff_vs_plain.toExponential(2)}) ` +
+					(record.target_top10_rate !== undefined
+						? `target top-10 rate ${record.target_top10_rate} `
+						: '') +
 					`bytes ${record.bytes_per_client} client ${record.client_s}s coordinator ${record.coordinator_s}s ${record.round_s}s` +
 					(r.dropped.length > 0 ? ` dropped ${r.dropped.join(', ')}` : '') +
 					(r.sum_consistency !== undefined
 						? ` sum consistency ${r.sum_consistency.toExponential(1)}${r.refused ? ' REFUSED' : ''}`
+						: '') +
+					(r.capped && r.capped.length > 0
+						? ` capped ${r.capped.map((c) => `${c.client} (weight ${round(c.weight, 3)}, ${c.songs} songs)`).join(', ')}`
 						: '') +
 					(r.flagged.length + r.rejected.length > 0
 						? ` left out ${[...r.flagged, ...r.rejected].map((c) => `${c.client} (${c.check})`).join(', ')}`

@@ -2,7 +2,11 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingest } from '../../src/lib/core/data/ingest';
+import { poisonUpdate } from '../../src/lib/core/federation/attacks';
+import { computeClientUpdate } from '../../src/lib/core/federation/client_update';
+import { splitByUsers } from '../../src/lib/core/federation/partition';
 import { evaluateGlobal } from '../../src/lib/core/federation/global_eval';
+import { Rng } from '../../src/lib/core/random';
 import { readGlobalFile } from '../../src/lib/core/federation/global_file';
 import { decodeUpdateFile, encodeUpdateFile } from '../../src/lib/core/federation/update_file';
 import { readTextChunks } from '../../src/lib/node/files';
@@ -191,6 +195,16 @@ describe('Federation page: a coordinator and two clients (built static site, hea
 						payload: { ...base.payload, itemTargets }
 					};
 				})()
+			},
+			{
+				// G, A and b times 10 with honest counts: consistent, but b'(A + G)^-1 b exceeds the
+				// confidence total it reports, which no honest client's can (the energy check; the
+				// honest ratio is 0.15 in this first round from random factors, so x10 gives 1.5).
+				file: `${OUT}/poisoned-scaled.json`,
+				update: {
+					...poisonUpdate(base, { kind: 'scaled', client: 0, factor: 10 }, new Rng(1)),
+					clientId: 'aaaaaaaaaaaaaaa5'
+				}
 			}
 		];
 		for (const t of tampered) writeFileSync(t.file, encodeUpdateFile(t.update));
@@ -199,7 +213,7 @@ describe('Federation page: a coordinator and two clients (built static site, hea
 			.getByTestId('update-input')
 			.setInputFiles([...updates, ...tampered.map((t) => t.file)]);
 		const rows = coordinator.locator('[data-testid=received-table] tbody tr');
-		await expect.poll(() => rows.count(), { timeout: 60_000 }).toBe(6);
+		await expect.poll(() => rows.count(), { timeout: 60_000 }).toBe(7);
 		const verdictTexts = async (): Promise<string[]> =>
 			(await rows.locator('[data-testid=verdict]').allTextContents()).map((v) => v.trim());
 		const reasons = await rows.locator('[data-testid=reason]').allTextContents();
@@ -209,21 +223,26 @@ describe('Federation page: a coordinator and two clients (built static site, hea
 			'Rejected',
 			'Rejected',
 			'Rejected',
-			'Flagged (consistency check), left out'
+			'Flagged (consistency check), left out',
+			'Flagged (energy check), left out'
 		]);
 		expect(reasons[2]).toContain('round 5');
 		expect(reasons[3]).toMatch(/not finite \(NaN\)/);
 		expect(reasons[4]).toContain('different global');
 		expect(reasons[5]).toMatch(/Its b does not match its G and A for this global/);
+		expect(reasons[6]).toMatch(
+			/is [1-9]\.\d+ times its confidence total, and no honest client's exceeds 1/
+		);
 		// Robust aggregation is on by default; off, the flipped update would be aggregated.
 		const robust = coordinator.getByTestId('robust-toggle');
 		expect(await robust.isChecked()).toBe(true);
 		await robust.uncheck();
 		await expect.poll(async () => (await verdictTexts())[5], { timeout: 60_000 }).toBe('Accepted');
-		await coordinator.getByRole('button', { name: 'Aggregate 3 accepted updates' }).waitFor();
+		await expect.poll(async () => (await verdictTexts())[6], { timeout: 60_000 }).toBe('Accepted');
+		await coordinator.getByRole('button', { name: 'Aggregate 4 accepted updates' }).waitFor();
 		// The choice and the verdicts it gave survive a reload.
 		await coordinator.reload();
-		await expect.poll(() => rows.count(), { timeout: 60_000 }).toBe(6);
+		await expect.poll(() => rows.count(), { timeout: 60_000 }).toBe(7);
 		await expect.poll(() => robust.isChecked(), { timeout: 30_000 }).toBe(false);
 		expect((await verdictTexts())[5]).toBe('Accepted');
 		await robust.check();
@@ -276,6 +295,38 @@ describe('Federation page: a coordinator and two clients (built static site, hea
 		}
 		await coordinator.getByTestId('rounds-chart').waitFor();
 		await coordinator.screenshot({ path: `${OUT}/coordinator_r1.png`, fullPage: true });
+
+		// Influence caps (off by default): four honest updates for round 1 computed in Node from
+		// quarters of the demo, and a fifth that counts its users ten times. It passes every
+		// screen; only the caps, once on, weigh it down.
+		const published1 = readGlobalFile(readFileSync(global1, 'utf8'));
+		const rng = new Rng(7);
+		const honest1 = splitByUsers(demo.interactions, 4, 'even', 3).map(
+			(share) =>
+				computeClientUpdate(published1, share.interactions, { random: () => rng.next() }).update
+		);
+		const inflated = {
+			...poisonUpdate(honest1[0], { kind: 'count-scaled', client: 0, factor: 10 }, new Rng(1)),
+			clientId: 'bbbbbbbbbbbbbbb1'
+		};
+		const round1Files = [...honest1, inflated].map((u, k) => {
+			const file = `${OUT}/round1-${k}.json`;
+			writeFileSync(file, encodeUpdateFile(u));
+			return file;
+		});
+		const caps = coordinator.getByTestId('caps-toggle');
+		expect(await caps.isChecked()).toBe(false);
+		await coordinator.getByTestId('update-input').setInputFiles(round1Files);
+		await expect.poll(() => rows.count(), { timeout: 60_000 }).toBe(5);
+		expect(await verdictTexts()).toEqual(Array(5).fill('Accepted'));
+		await caps.check();
+		await expect
+			.poll(async () => (await verdictTexts())[4], { timeout: 60_000 })
+			.toMatch(/^Accepted, weight capped to 0\.[0-4]\d*/);
+		const capReasons = await rows.locator('[data-testid=reason]').allTextContents();
+		expect(capReasons[4]).toMatch(/times the round's median, so it counts as 3\.00 times/);
+		await coordinator.screenshot({ path: `${OUT}/coordinator_caps.png`, fullPage: true });
+		await coordinator.getByRole('button', { name: "Clear this round's files" }).click();
 
 		// Both clients import r1 as their active model and get recommendations.
 		for (const [k, page] of clients.entries()) {

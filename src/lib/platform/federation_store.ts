@@ -54,9 +54,14 @@ export interface StoredGlobal {
 
 /** How the coordinator judged one update file. */
 export type UpdateVerdict =
-	| { readonly status: 'accepted'; readonly clipped?: { factor: number; reason: string } }
+	| {
+			readonly status: 'accepted';
+			readonly clipped?: { factor: number; reason: string };
+			/** Robust aggregation's influence caps scaled it down (weight, or some songs). */
+			readonly capped?: { weight: number; songs: number; reason: string };
+	  }
 	| { readonly status: 'rejected'; readonly code: string; readonly reason: string }
-	/** Valid, but left out by robust aggregation (`check`: consistency, scale or direction). */
+	/** Valid, but left out by robust aggregation (`check`: consistency, scale, direction or energy). */
 	| { readonly status: 'flagged'; readonly check: string; readonly reason: string };
 
 /** An update file received for a round, in the order it was dropped in. */
@@ -152,6 +157,9 @@ export interface FederationUi {
 	tab?: FederationRole | 'simulation';
 	/** The coordinator's robust aggregation choice (absent = on). */
 	robust?: boolean;
+	/** The coordinator's influence caps choice (absent = off: plain mode is for consortia, whose
+	 * members often differ in size on purpose, and the caps cost those). */
+	caps?: boolean;
 }
 
 export interface FederationStore {

@@ -39,6 +39,7 @@ import {
 	type RobustFlag
 } from '$lib/core/federation/robust';
 import type { ValidationResult } from '$lib/core/federation/validate';
+import type { CappedClient } from '$lib/core/federation/influence_caps';
 import { screenRound, type ScreenedRound } from '$lib/core/federation/plain_round';
 import { blobByteChunks } from '$lib/platform/file_chunks';
 
@@ -74,6 +75,8 @@ export type FederationCommand =
 			readonly texts: string[];
 			/** Also screen the valid updates against each other (robust aggregation). */
 			readonly robust?: boolean;
+			/** Cap the kept updates' influence (`capInfluence`). */
+			readonly caps?: boolean;
 	  }
 	/** Score a global on a dataset file (`evaluateGlobal`, seeded by the global's params.seed). */
 	| { readonly type: 'evaluate'; readonly globalText: string; readonly dataset: Blob }
@@ -116,8 +119,10 @@ export type FederationCommand =
 			readonly texts: string[];
 			/** Compact mode: the coordinator's per-item step state from the previous round. */
 			readonly compactState?: CompactState;
-			/** Leave out updates that robust aggregation flags (`screenUpdates`). */
+			/** Leave out the updates that robust aggregation flags (`screenUpdates`). */
 			readonly robust?: boolean;
+			/** Cap the kept updates' influence (`capInfluence`). */
+			readonly caps?: boolean;
 			/**
 			 * The coordinator's own dataset file: when given, the new global is scored on a seeded
 			 * per-user holdout of it (`evaluateGlobal`).
@@ -160,6 +165,8 @@ export interface ValidationSummary {
 	readonly clipped: ValidationResult['clipped'];
 	/** Valid updates robust aggregation leaves out (`index` = file position); empty when off. */
 	readonly flagged: RobustFlag[];
+	/** Kept updates robust aggregation's influence caps scale down (`index` = file position). */
+	readonly capped: CappedClient[];
 	/** Client id of each file where it could be read (file order). */
 	readonly clientIds: (string | undefined)[];
 }
@@ -290,6 +297,7 @@ function summarize(r: ScreenedRound): ValidationSummary {
 		rejected: r.validation.rejected,
 		clipped: r.validation.clipped,
 		flagged: [...r.flagged],
+		capped: [...r.capped],
 		clientIds: r.clientIds
 	};
 }
@@ -513,7 +521,10 @@ export async function runFederationCommand(
 			return;
 		}
 		post({ type: 'stage', stage: 'validating' });
-		const screened = screenRound(global, command.texts, { robust: command.robust });
+		const screened = screenRound(global, command.texts, {
+			robust: command.robust,
+			caps: command.caps
+		});
 		const summary = summarize(screened);
 		if (command.type === 'validate') {
 			post({ type: 'validate-done', result: summary });
@@ -523,7 +534,7 @@ export async function runFederationCommand(
 		// Compact mode takes per-item secant steps, which need the previous round's state.
 		const compactState =
 			global.model.mode === 'compact' ? (command.compactState ?? createCompactState()) : undefined;
-		const next = publishGlobal(aggregate(global, screened.kept, { compactState }));
+		const next = publishGlobal(aggregate(global, screened.toAggregate, { compactState }));
 		const scored = await scoreIfGiven(next, command.dataset, post);
 		post({
 			type: 'aggregate-done',

@@ -57,7 +57,9 @@ describe('privacy: what an exact update carries', () => {
 				expect(parsed.meta.counts).toEqual({
 					users: expect.any(Number),
 					interactions: expect.any(Number),
-					touchedItems: touched
+					touchedItems: touched,
+					// sum c_ui, for robust screening's energy bound; A and b already determine it.
+					confidence: expect.any(Number)
 				});
 				expect(Object.keys(parsed.tensors).sort()).toEqual(['A', 'G', 'b', 'touched']);
 

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { aggregate, createCompactState } from '../../../src/lib/core/federation/aggregate';
+import { poisonUpdate } from '../../../src/lib/core/federation/attacks';
+import { capInfluence } from '../../../src/lib/core/federation/influence_caps';
+import { Rng } from '../../../src/lib/core/random';
 import {
 	createInitialGlobal,
 	publishGlobal,
@@ -103,6 +106,53 @@ describe('federation worker protocol', () => {
 		expect(g1.checksum).toBe(agg.checksum);
 		expect(g1.model.previousChecksum).toBe(g0.checksum);
 		expect(Array.from(g1.model.itemFactors)).toEqual(Array.from(direct.itemFactors));
+	});
+
+	it('caps: a client counting its users ten times is capped only when asked, and says so', async () => {
+		const parts = [csv([0, 1]), csv([2, 3]), csv([4, 5]), csv([6, 0])];
+		const updates = [];
+		for (const text of parts) {
+			const r = last<ClientResult>(
+				await run({ type: 'client-update', globalText: g0.text, file: new Blob([text]) }),
+				'client-done'
+			);
+			updates.push(decodeUpdateFile(r.updateText));
+		}
+		updates[0] = poisonUpdate(
+			updates[0],
+			{ kind: 'count-scaled', client: 0, factor: 10 },
+			new Rng(1)
+		);
+		const texts = updates.map((u) => encodeUpdateFile(u));
+		const summary = last<ValidationSummary>(
+			await run({ type: 'validate', globalText: g0.text, texts, robust: true, caps: true }),
+			'validate-done'
+		);
+		expect(summary.flagged).toEqual([]);
+		expect(summary.capped.map((c) => c.index)).toEqual([0]);
+		expect(summary.capped[0].weight).toBeLessThan(0.5);
+		expect(summary.capped[0].reason).toMatch(
+			/times the round's median, so it counts as 3.00 times/
+		);
+		const withCaps = last<AggregateResult>(
+			await run({ type: 'aggregate', globalText: g0.text, texts, robust: true, caps: true }),
+			'aggregate-done'
+		);
+		const without = last<AggregateResult>(
+			await run({ type: 'aggregate', globalText: g0.text, texts, robust: true }),
+			'aggregate-done'
+		);
+		expect(without.validation.capped).toEqual([]);
+		// Without caps the worker aggregates the updates as sent; with them, the capped ones.
+		const direct = aggregate(g0, updates);
+		expect(Array.from(readGlobalFile(without.text).model.itemFactors)).toEqual(
+			Array.from(direct.itemFactors)
+		);
+		const capped = aggregate(g0, capInfluence(g0, updates).updates);
+		expect(Array.from(readGlobalFile(withCaps.text).model.itemFactors)).toEqual(
+			Array.from(capped.itemFactors)
+		);
+		expect(Array.from(capped.itemFactors)).not.toEqual(Array.from(direct.itemFactors));
 	});
 
 	it("scores the new global on the coordinator's dataset when one is given", async () => {

@@ -50,6 +50,8 @@ export interface ClientStatistics {
 	readonly interactions: number;
 	/** Distinct catalog songs touched. */
 	readonly touchedItems: number;
+	/** C = sum c_ui over the interactions with catalog songs (robust.ts, energy check). */
+	readonly confidence: number;
 	/** G = sum_u x_u x_u', [f, f] row-major. */
 	readonly gram: Float64Array;
 	readonly payload: StatisticsPayload;
@@ -182,6 +184,7 @@ export function clientStatistics(
 	const system = new Float64Array(f * f);
 	const rhs = new Float64Array(f);
 	let users = 0;
+	let confidenceSum = 0;
 	for (let u = 0; u < m.rows; u++) {
 		// Assemble (Y'Y + lambda I + sum (c - 1) y y') and sum c y over the user's catalog songs.
 		system.set(yty);
@@ -193,6 +196,7 @@ export function clientStatistics(
 			if (i < 0) continue;
 			seen++;
 			const c = confidence(m.data[k], params);
+			confidenceSum += c;
 			const o = i * f;
 			for (let r = 0; r < f; r++) {
 				const v = (c - 1) * y[o + r];
@@ -252,6 +256,7 @@ export function clientStatistics(
 		users,
 		interactions,
 		touchedItems: touchedCount,
+		confidence: confidenceSum,
 		gram,
 		payload,
 		userFactors,
@@ -331,7 +336,10 @@ export function updateFromStatistics(
 		counts: {
 			users: stats.users,
 			interactions: stats.interactions,
-			touchedItems: stats.touchedItems
+			touchedItems: stats.touchedItems,
+			// The energy bound of robust screening (exact only: compact has no A and b to bound,
+			// and a one-person client's total would be one more figure the coordinator learns).
+			...(p.mode === 'exact' ? { confidence: stats.confidence } : {})
 		},
 		factors: stats.factors,
 		payload

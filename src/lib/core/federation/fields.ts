@@ -44,6 +44,13 @@ export function integerField(what: string, v: unknown, field: string, min = 0): 
 	return v;
 }
 
+export function numberField(what: string, v: unknown, field: string, min = 0): number {
+	if (typeof v !== 'number' || !Number.isFinite(v) || v < min) {
+		badField(what, field, `a finite number >= ${min}`, v);
+	}
+	return v;
+}
+
 /** The two federation modes (DESIGN.md section 5). */
 export type FederationMode = 'exact' | 'compact';
 

@@ -1,3 +1,4 @@
+import { cholesky, choleskySolve } from '../als/cholesky';
 import type { StatisticSums } from './aggregate';
 import { gramOf } from './client_update';
 import type { PublishedGlobal } from './global_file';
@@ -8,7 +9,7 @@ import type { ClientUpdate } from './update_file';
  * Robust aggregation: screen a round's validated updates before `aggregate`, so that one
  * poisoned client cannot steer the shared model. Summed sufficient statistics are not averages,
  * so norm medians alone (validate.ts) miss a client whose statistics are 10x too large, flipped,
- * or random with honest norms. Three checks, each with a reason:
+ * or random with honest norms. Four checks, each with a reason:
  *
  * 1. consistency (per client, against the global it was computed for): an honest client solves
  *    `(Y'Y + sum_{i in u} (c_ui - 1) y_i y_i' + lambda I) x_u = sum_{i in u} c_ui y_i`, so
@@ -25,10 +26,25 @@ import type { ClientUpdate } from './update_file';
  *    (b_ki, or g_ki) and the sum of the other clients' rows for the same items,
  *    `sum_i b_ki.B_{-k,i} / sum_i |b_ki| |B_{-k,i}|`; flagged when far below the median.
  *
+ * 4. energy (per client, exact mode, a bound no honest client can exceed): with
+ *    `M_i = A_i + G` a client's statistics for song i satisfy
+ *      b_i' M_i^-1 b_i <= sum_{u played i} c_ui,     summed:  E = sum_i b_i' M_i^-1 b_i <= C,
+ *    C the client's reported confidence total. Proof: G >= sum_{u played i} x_u x_u', so
+ *    M_i >= X' C_i X (X the song's listeners' factors, C_i their confidences), and with
+ *    b_i = X' C_i 1, b_i'(X' C_i X)^+ b_i is the squared length of the projection of C_i^(1/2) 1
+ *    onto the column space of C_i^(1/2) X, at most |C_i^(1/2) 1|^2 = sum c_ui (Cauchy-Schwarz).
+ *    It needs no other client and holds for a one-person client, where it is tight. Noise added
+ *    to b in directions its users' factors do not span (the orthogonal attack) makes E exceed C
+ *    by 50-90x on the KKBox demo. A client with no confidence total (older files) is flagged.
+ *    Scaling b, A, G and C together keeps the bound (as it must: that is a client with
+ *    duplicated users); check 2 then compares the mean confidence per interaction, C /
+ *    interactions, with the round's median (same floor).
+ *
  * Checks 2 and 3 need at least `minClients` updates (the median of fewer is not trusted).
  * When nobody is flagged the updates pass through unchanged, so the aggregate is exactly the
  * non-robust one. Counts are taken as reported: a client that scales its counts with its
- * statistics looks like a client with duplicated users and is not caught by check 2.
+ * statistics looks like a client with duplicated users and is not caught here; the weight cap
+ * of influence_caps.ts bounds it.
  */
 export interface RobustOptions {
 	/** Relative tolerance of check 1; default 1e-3 (honest updates: ~1e-9). */
@@ -41,9 +57,11 @@ export interface RobustOptions {
 	readonly directionFloor?: number;
 	/** Fewest updates for checks 2 and 3. Default 4. */
 	readonly minClients?: number;
+	/** Relative slack of check 4 (E <= C (1 + tolerance)); default 1e-3. */
+	readonly energyTolerance?: number;
 }
 
-export type RobustCheck = 'consistency' | 'scale' | 'direction';
+export type RobustCheck = 'consistency' | 'scale' | 'direction' | 'energy';
 
 export interface RobustFlag {
 	/** Position in the input list. */
@@ -62,6 +80,8 @@ export interface RobustScores {
 	readonly scale: number[];
 	/** Weighted mean cosine to the other clients (NaN when no item is shared). */
 	readonly direction: number[];
+	/** E / C of check 4 (honest: at most 1; NaN in compact mode or without C). */
+	readonly energy: number[];
 }
 
 export interface RobustResult {
@@ -76,7 +96,8 @@ export const DEFAULT_ROBUST_OPTIONS: Required<RobustOptions> = Object.freeze({
 	zLimit: 5,
 	scaleFloor: 3,
 	directionFloor: 0.3,
-	minClients: 4
+	minClients: 4,
+	energyTolerance: 1e-3
 });
 
 /** Screen the (validated) updates of a round; see the module comment. */
@@ -126,6 +147,29 @@ export function screenUpdates(
 			);
 		}
 	});
+	const energy = updates.map((u) => {
+		const c = u.counts.confidence;
+		return u.payload.mode === 'exact' && c !== undefined ? statisticsEnergy(u.payload, f) / c : NaN;
+	});
+	updates.forEach((u, k) => {
+		if (u.payload.mode !== 'exact') return;
+		if (u.counts.confidence === undefined) {
+			return flag(
+				k,
+				'energy',
+				"It reports no confidence total (meta.counts.confidence), so its statistics cannot be bounded; its app is older than the coordinator's"
+			);
+		}
+		if (!(energy[k] <= 1 + o.energyTolerance)) {
+			flag(
+				k,
+				'energy',
+				Number.isFinite(energy[k])
+					? `Its b is larger than its A and G allow: sum_i b_i' (A_i + G)^-1 b_i is ${fmt(energy[k])} times its confidence total, and no honest client's exceeds 1`
+					: "Its A + G is not positive semidefinite for some song, which no sum of c x x' with c > 0 is"
+			);
+		}
+	});
 	if (updates.length >= o.minClients) {
 		const logs = scale.map((s) => Math.log(Math.max(s, 1e-300)));
 		const [med, spread] = medianSpread(logs);
@@ -139,6 +183,27 @@ export function screenUpdates(
 				);
 			}
 		});
+		// Mean confidence per interaction, C / interactions (exact mode: check 4's budget).
+		const perInteraction = updates.map((u) =>
+			u.counts.confidence !== undefined && u.counts.interactions > 0
+				? u.counts.confidence / u.counts.interactions
+				: NaN
+		);
+		const reported = perInteraction.filter((v) => v > 0);
+		if (reported.length >= o.minClients) {
+			const confLogs = reported.map((v) => Math.log(v));
+			const [cMed, cSpread] = medianSpread(confLogs);
+			const cLimit = Math.max(o.zLimit * cSpread, Math.log(o.scaleFloor));
+			perInteraction.forEach((v, k) => {
+				if (v > 0 && Math.abs(Math.log(v) - cMed) > cLimit) {
+					flag(
+						k,
+						'scale',
+						`Its confidence per interaction (${fmt(v)}) is ${fmt(Math.exp(Math.log(v) - cMed))} times the round's median (limit ${fmt(Math.exp(cLimit))} times either way)`
+					);
+				}
+			});
+		}
 		const known = direction.filter((d) => Number.isFinite(d));
 		if (known.length >= o.minClients) {
 			const [dMed, dSpread] = medianSpread(known);
@@ -158,7 +223,7 @@ export function screenUpdates(
 	return {
 		kept: flagged.length === 0 ? updates : updates.filter((_, k) => !flags.has(k)),
 		flagged,
-		scores: { consistency, scale, direction }
+		scores: { consistency, scale, direction, energy }
 	};
 }
 
@@ -253,6 +318,67 @@ export function sumConsistency(current: PublishedGlobal, sums: StatisticSums): n
 		y,
 		f
 	);
+}
+
+/**
+ * Check 4's E = sum_i b_i' (A_i + G + eps_i I)^-1 b_i over an exact payload's touched songs.
+ * eps_i = 1e-4 tr(A_i + G) / f keeps the solve defined for clients with fewer than f users
+ * (their A_i + G is singular) while staying far above the float32 rounding of A; any eps >= 0
+ * only lowers E, so the honest bound E <= C still holds. Infinity when some A_i + G + eps_i I
+ * is not positive definite.
+ */
+export function statisticsEnergy(pl: ExactStatistics, f: number): number {
+	let total = 0;
+	for (const e of songEnergies(pl, f)) total += e;
+	return total;
+}
+
+/** The exact statistics check 4 reads (a plain update's payload, or a test's own). */
+export interface ExactStatistics {
+	readonly gram: ArrayLike<number>;
+	readonly touched: ArrayLike<number>;
+	readonly itemGrams: ArrayLike<number>;
+	readonly itemTargets: ArrayLike<number>;
+}
+
+/**
+ * Each touched song's term b_i' (A_i + G + eps_i I)^-1 b_i of `statisticsEnergy` (honest: at
+ * most the confidence of the song's plays in the client, sum_{u played i} c_ui). Infinity for
+ * a song whose A_i + G + eps_i I is not positive definite.
+ */
+export function songEnergies(pl: ExactStatistics, f: number): Float64Array {
+	const ps = packedSize(f);
+	const m = new Float64Array(f * f);
+	const b = new Float64Array(f);
+	const out = new Float64Array(pl.touched.length);
+	for (let t = 0; t < pl.touched.length; t++) {
+		for (let k = 0; k < f * f; k++) m[k] = pl.gram[k];
+		let e = t * ps; // packed upper triangle, row by row
+		for (let r = 0; r < f; r++) {
+			for (let c = r; c < f; c++) {
+				const v = pl.itemGrams[e++];
+				m[r * f + c] += v;
+				if (c !== r) m[c * f + r] += v;
+			}
+		}
+		let trace = 0;
+		for (let r = 0; r < f; r++) trace += m[r * f + r];
+		const eps = (1e-4 * Math.max(trace, 0)) / f + 1e-300;
+		for (let r = 0; r < f; r++) m[r * f + r] += eps;
+		for (let r = 0; r < f; r++) b[r] = pl.itemTargets[t * f + r];
+		let z: Float64Array;
+		try {
+			z = choleskySolve(cholesky(m, f), f, b);
+		} catch {
+			// Not positive definite: no honest A_i + G is (see the module comment, check 4).
+			out[t] = Infinity;
+			continue;
+		}
+		let d = 0;
+		for (let r = 0; r < f; r++) d += z[r] * b[r];
+		out[t] = d;
+	}
+	return out;
 }
 
 /** Check 3: weighted mean cosine of each client's rows to the others' summed rows. */

@@ -8,7 +8,9 @@ import { evaluateRanker } from '../eval/evaluate';
 import { holdoutSplit, type HoldoutSplit } from '../eval/split';
 import { Rng } from '../random';
 import { aggregate, createCompactState, type AggregateOptions } from './aggregate';
-import { poisonStatistics, type Attack } from './attacks';
+import { attackers, poisonInteractions, poisonStatistics, type Attack } from './attacks';
+import { topKRate } from '../eval/target_rate';
+import { usersWithTestItems } from '../eval/evaluate';
 import {
 	clientStatistics,
 	statisticsNorm,
@@ -24,6 +26,7 @@ import {
 	type PublishedGlobal,
 	type SecureSettings
 } from './global_file';
+import type { InfluenceCapOptions } from './influence_caps';
 import { plainRound } from './plain_round';
 import { runLocalSecureRound } from './secure/local_round';
 import { splitByOwner, splitByUsers, type ClientShare, type PartitionKind } from './partition';
@@ -55,10 +58,17 @@ export interface SimulationOptions {
 	 * `aggregate.compactState` is given.
 	 */
 	readonly compactSecant?: boolean;
-	/** One client sends poisoned statistics every round (see attacks.ts). */
+	/** One client (two with an accomplice) sends poisoned statistics every round (attacks.ts). */
 	readonly attack?: Attack;
+	/**
+	 * A catalog song whose top-10 rate among the honest clients' evaluated users is recorded
+	 * each round (`target_top10_rate`); a targeted attack without a target pushes this one.
+	 */
+	readonly targetSong?: string;
 	/** Screen updates with `screenUpdates` before aggregating (true: default options; plain only). */
 	readonly robust?: boolean | RobustOptions;
+	/** Influence caps (influence_caps.ts) on the kept updates (true: defaults; plain only). */
+	readonly caps?: boolean | InfluenceCapOptions;
 	/**
 	 * Secure aggregation (secure/): every round runs the keys, masked update and unmask phases
 	 * through their files, and the coordinator sees only the survivors' sum. true: default
@@ -108,6 +118,8 @@ export interface RoundRecord {
 	readonly flagged: readonly ExcludedClient[];
 	/** Clients (share index) the validator rejected (e.g. norm outliers). */
 	readonly rejected: readonly ExcludedClient[];
+	/** Clients (share index) whose statistics the influence caps scaled down. */
+	readonly capped?: readonly CappedShare[];
 	/**
 	 * Secure rounds: each client's statistics norm per user before the clip
 	 * (`statisticsNorm / users`), and the factor its clip applied (null: it dropped out).
@@ -120,6 +132,14 @@ export interface RoundRecord {
 	 */
 	readonly sum_consistency?: number;
 	readonly refused?: boolean;
+	/** With `targetSong`: its top-10 rate among the honest clients' users with test songs. */
+	readonly target_top10_rate?: number;
+}
+
+export interface CappedShare {
+	readonly client: number;
+	readonly weight: number;
+	readonly songs: number;
 }
 
 export interface ExcludedClient {
@@ -141,10 +161,20 @@ interface RoundOutcome {
 	readonly accepted: number;
 	readonly flagged: ExcludedClient[];
 	readonly rejected: ExcludedClient[];
+	readonly capped?: CappedShare[];
 	readonly perUserNorms?: number[];
 	readonly clipFactors?: (number | null)[];
 	readonly sumConsistency?: number;
 	readonly refused?: boolean;
+}
+
+/**
+ * The attack of a simulation; `rng()` gives the stream of one attacker in the current round:
+ * every attacker of a round gets the same draws (a colluding pair adds the same noise).
+ */
+interface Poison {
+	readonly attack: Attack;
+	readonly rng: () => Rng;
 }
 
 const seconds = (t0: number): number => (Date.now() - t0) / 1000;
@@ -154,7 +184,7 @@ function allStatistics(
 	published: PublishedGlobal,
 	shares: readonly ClientShare[],
 	users: number,
-	poison?: { attack: Attack; rng: Rng }
+	poison?: Poison
 ): { stats: ClientStatistics[]; userFactors: Float64Array; clientSeconds: number[] } {
 	const f = published.model.params.factors;
 	const userFactors = new Float64Array(users * f);
@@ -166,8 +196,8 @@ function allStatistics(
 			userFactors.set(honest.userFactors.subarray(lu * f, (lu + 1) * f), u * f)
 		);
 		const s =
-			poison && poison.attack.client === index
-				? poisonStatistics(honest, poison.attack, poison.rng, {
+			poison && poison.attack.kind !== 'targeted' && attackers(poison.attack).includes(index)
+				? poisonStatistics(honest, poison.attack, poison.rng(), {
 						itemFactors: published.model.itemFactors
 					})
 				: honest;
@@ -190,8 +220,9 @@ function plainSimRound(
 	options: AggregateOptions | undefined,
 	dropped: readonly number[],
 	viaFiles = true,
-	poison?: { attack: Attack; rng: Rng },
-	robust?: RobustOptions
+	poison?: Poison,
+	robust?: RobustOptions,
+	caps?: InfluenceCapOptions
 ): RoundOutcome {
 	const { stats, userFactors, clientSeconds } = allStatistics(published, shares, users, poison);
 	const taking = shares.map((_, k) => k).filter((k) => !dropped.includes(k));
@@ -228,7 +259,7 @@ function plainSimRound(
 		return text;
 	});
 	const t0 = Date.now();
-	const r = plainRound(published, texts, { robust, aggregate: options });
+	const r = plainRound(published, texts, { robust, caps, aggregate: options });
 	const coordinatorSeconds = seconds(t0);
 	return {
 		model: r.next,
@@ -248,7 +279,16 @@ function plainSimRound(
 			client: taking[rj.index],
 			check: 'validation' as const,
 			reason: rj.reason
-		}))
+		})),
+		...(caps
+			? {
+					capped: r.capped.map((c) => ({
+						client: taking[c.index],
+						weight: c.weight,
+						songs: c.songs
+					}))
+				}
+			: {})
 	};
 }
 
@@ -262,7 +302,7 @@ async function secureSimRound(
 	users: number,
 	options: AggregateOptions | undefined,
 	dropped: readonly number[],
-	poison?: { attack: Attack; rng: Rng }
+	poison?: Poison
 ): Promise<RoundOutcome> {
 	const { stats, userFactors, clientSeconds } = allStatistics(published, shares, users, poison);
 	// The compact step state advances once per round, and only with an accepted sum: the
@@ -377,7 +417,7 @@ export async function simulate(options: SimulationOptions): Promise<RoundRecord[
 	const data = options.interactions;
 	const split = holdoutSplit({ matrix: data.matrix }, { seed });
 	const train: Interactions = { users: data.users, items: data.items, matrix: split.train };
-	const shares = options.owner
+	const honestShares = options.owner
 		? splitByOwner(train, options.owner, options.clients)
 		: splitByUsers(train, options.clients, options.split, seed + 1);
 	const catalog = data.items.toArray();
@@ -402,13 +442,40 @@ export async function simulate(options: SimulationOptions): Promise<RoundRecord[
 			: { ...options.aggregate };
 	// The attack and the dropouts have random streams of their own, so client ids and splits
 	// equal the clean run's.
-	const poison = options.attack ? { attack: options.attack, rng: new Rng(seed + 3) } : undefined;
-	if (options.attack && !(options.attack.client >= 0 && options.attack.client < shares.length)) {
-		throw new MusicrecError('federation/bad-input', 'the attacking client is not in the split', {
-			client: options.attack.client,
-			clients: shares.length
+	const attack = options.attack;
+	const bad = attack ? attackers(attack) : [];
+	if (bad.some((k) => !(Number.isInteger(k) && k >= 0 && k < honestShares.length))) {
+		throw new MusicrecError('federation/bad-input', 'an attacking client is not in the split', {
+			attackers: bad,
+			clients: honestShares.length
 		});
 	}
+	const targetSong =
+		attack?.kind === 'targeted' ? (attack.target ?? options.targetSong) : options.targetSong;
+	const targetIndex = targetSong === undefined ? undefined : data.items.indexOf(targetSong);
+	if (targetSong !== undefined && targetIndex === undefined) {
+		throw new MusicrecError('federation/bad-input', 'the target song is not in the catalog', {
+			targetSong
+		});
+	}
+	// A targeted attacker's data gains the song for every one of its users.
+	const shares =
+		attack?.kind === 'targeted'
+			? honestShares.map((share, k) =>
+					bad.includes(k)
+						? { ...share, interactions: poisonInteractions(share.interactions, targetSong!) }
+						: share
+				)
+			: honestShares;
+	let attackRound = 0;
+	const poison: Poison | undefined = attack
+		? { attack, rng: () => new Rng(seed + 3 + 7919 * attackRound) }
+		: undefined;
+	// The users whose top-10 the target rate reads: honest clients' users with test songs.
+	const attackerUsers = new Set(bad.flatMap((k) => Array.from(honestShares[k].users)));
+	const watched = Int32Array.from(
+		Array.from(usersWithTestItems(split.test)).filter((u) => !attackerUsers.has(u))
+	);
 	const dropouts = options.dropouts ?? 0;
 	if (!(Number.isInteger(dropouts) && dropouts >= 0 && dropouts < shares.length)) {
 		throw new MusicrecError(
@@ -422,6 +489,14 @@ export async function simulate(options: SimulationOptions): Promise<RoundRecord[
 	}
 	const dropRng = new Rng(seed + 4);
 	const robust = options.robust === true ? {} : options.robust || undefined;
+	const caps = options.caps === true ? {} : options.caps || undefined;
+	if (secure && caps) {
+		throw new MusicrecError(
+			'federation/bad-input',
+			'influence caps read single updates, which secure aggregation hides: choose one',
+			{}
+		);
+	}
 	if (secure && robust) {
 		throw new MusicrecError(
 			'federation/bad-input',
@@ -437,6 +512,7 @@ export async function simulate(options: SimulationOptions): Promise<RoundRecord[
 			.slice(0, dropouts)
 			.sort((a, b) => a - b);
 		const published = publishGlobal(fed);
+		attackRound = r;
 		const next = secure
 			? await secureSimRound(published, shares, data.users.size, aggregateOptions, dropped, poison)
 			: plainSimRound(
@@ -448,7 +524,8 @@ export async function simulate(options: SimulationOptions): Promise<RoundRecord[
 					dropped,
 					true,
 					poison,
-					robust
+					robust,
+					caps
 				);
 		const roundSeconds = seconds(t0);
 		const centralModel = await central();
@@ -472,10 +549,23 @@ export async function simulate(options: SimulationOptions): Promise<RoundRecord[
 			accepted: next.accepted,
 			flagged: next.flagged,
 			rejected: next.rejected,
+			...(next.capped ? { capped: next.capped } : {}),
 			...(next.perUserNorms ? { per_user_norms: next.perUserNorms } : {}),
 			...(next.clipFactors ? { clip_factors: next.clipFactors } : {}),
 			...(next.sumConsistency !== undefined
 				? { sum_consistency: next.sumConsistency, refused: next.refused === true }
+				: {}),
+			...(targetIndex !== undefined
+				? {
+						target_top10_rate: topKRate(
+							next.userFactors,
+							fed.itemFactors,
+							params.factors,
+							split.train,
+							watched,
+							targetIndex
+						).rate
+					}
 				: {})
 		};
 		records.push(record);

@@ -12,6 +12,7 @@ import {
 	FEDERATION_ID_PATTERN,
 	integerField,
 	modeField,
+	numberField,
 	objectField,
 	stringField,
 	type FederationMode
@@ -37,6 +38,12 @@ export interface UpdateCounts {
 	readonly interactions: number;
 	/** Distinct catalog songs touched. */
 	readonly touchedItems: number;
+	/**
+	 * exact mode: `C = sum_{u, i} c_ui` over the interactions with catalog songs, the bound of
+	 * robust screening's energy check (robust.ts). Absent in compact updates and in files
+	 * written before it was reported.
+	 */
+	readonly confidence?: number;
 }
 
 /**
@@ -209,7 +216,10 @@ export function decodeUpdateFile(text: string, limits: Partial<EnvelopeLimits> =
 	const counts: UpdateCounts = {
 		users: integerField(WHAT, c.users, 'meta.counts.users'),
 		interactions: integerField(WHAT, c.interactions, 'meta.counts.interactions'),
-		touchedItems: integerField(WHAT, c.touchedItems, 'meta.counts.touchedItems')
+		touchedItems: integerField(WHAT, c.touchedItems, 'meta.counts.touchedItems'),
+		...(c.confidence !== undefined
+			? { confidence: numberField(WHAT, c.confidence, 'meta.counts.confidence') }
+			: {})
 	};
 	const mode: FederationMode = modeField(WHAT, meta.mode, 'meta.mode');
 	const hasProposals = meta.proposals !== undefined;
