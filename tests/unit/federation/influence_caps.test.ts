@@ -133,6 +133,19 @@ describe('influence caps, hand-computed (f = 1)', () => {
 	});
 });
 
+/** A 3-round exact simulation of 400 synthetic users in 10 even clients, screened. */
+function simulationBase(items: number, seed: number) {
+	return {
+		interactions: syntheticZipf({ users: 400, items, nnz: 6000, seed }),
+		clients: 10,
+		rounds: 3,
+		mode: 'exact' as const,
+		split: 'even' as const,
+		params: { factors: 5, regularization: 1, alpha: 8, convention: 'hkv' as const, seed: 2 },
+		robust: true
+	};
+}
+
 describe('influence caps on real statistics', () => {
 	it('an even split of honest clients: no weight capped after the first round, under 2 % of songs capped', () => {
 		const data = syntheticZipf({ users: 400, items: 150, nnz: 6000, seed: 21 });
@@ -166,15 +179,7 @@ describe('influence caps on real statistics', () => {
 	});
 
 	it('a count-scaled client (each user ten times, counts too): capped every round, the model stays near the clean one', async () => {
-		const base = {
-			interactions: syntheticZipf({ users: 400, items: 300, nnz: 6000, seed: 4 }),
-			clients: 10,
-			rounds: 3,
-			mode: 'exact' as const,
-			split: 'even' as const,
-			params: { factors: 5, regularization: 1, alpha: 8, convention: 'hkv' as const, seed: 2 },
-			robust: true
-		};
+		const base = simulationBase(300, 4);
 		const attack = { kind: 'count-scaled' as const, client: 2, factor: 10 };
 		const clean = await simulate({ ...base, caps: true });
 		const open = await simulate({ ...base, attack });
@@ -193,15 +198,7 @@ describe('influence caps on real statistics', () => {
 	});
 
 	it("a targeted pair: caps bring the song's top-10 rate among honest users back near the clean run", async () => {
-		const base = {
-			interactions: syntheticZipf({ users: 400, items: 600, nnz: 6000, seed: 9 }),
-			clients: 10,
-			rounds: 3,
-			mode: 'exact' as const,
-			split: 'even' as const,
-			params: { factors: 5, regularization: 1, alpha: 8, convention: 'hkv' as const, seed: 2 },
-			robust: true
-		};
+		const base = simulationBase(600, 9);
 		// A song few listen to: rank 300 of 600 by listeners.
 		const listeners = new Int32Array(600);
 		const m = base.interactions.matrix;

@@ -3,6 +3,7 @@ import { gramOf } from './client_update';
 import type { PublishedGlobal } from './global_file';
 import { songEnergies } from './robust';
 import type { ClientUpdate } from './update_file';
+import { fmt, median } from './round_statistics';
 
 /**
  * Influence caps: the second half of robust aggregation, for attacks whose statistics are those
@@ -269,14 +270,4 @@ function scaleSongs(
 		for (let k = t * f; k < (t + 1) * f; k++) itemTargets[k] *= s;
 	});
 	return { ...u, payload: { ...pl, itemGrams, itemTargets } };
-}
-
-function median(values: readonly number[]): number {
-	const s = [...values].sort((a, b) => a - b);
-	const m = s.length >> 1;
-	return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-function fmt(v: number): string {
-	return Number.isFinite(v) ? v.toPrecision(3) : String(v);
 }

@@ -4,6 +4,7 @@ import { gramOf } from './client_update';
 import type { PublishedGlobal } from './global_file';
 import { packedSize } from './packed_symmetric';
 import type { ClientUpdate } from './update_file';
+import { fmt, medianSpread } from './round_statistics';
 
 /**
  * Robust aggregation: screen a round's validated updates before `aggregate`, so that one
@@ -420,20 +421,4 @@ function directionScores(updates: readonly ClientUpdate[], n: number, f: number)
 		}
 		return den > 0 ? num / den : NaN;
 	});
-}
-
-/** Median and 1.4826 x median absolute deviation (a standard deviation under normality). */
-function medianSpread(values: readonly number[]): [number, number] {
-	const med = median(values);
-	return [med, 1.4826 * median(values.map((v) => Math.abs(v - med)))];
-}
-
-function median(values: readonly number[]): number {
-	const s = [...values].sort((a, b) => a - b);
-	const m = s.length >> 1;
-	return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-function fmt(v: number): string {
-	return Number.isFinite(v) ? v.toPrecision(3) : String(v);
 }

@@ -2,6 +2,7 @@ import { isMusicrecError, type ErrorCode } from '../errors';
 import type { EnvelopeLimits } from '../format/envelope';
 import { envelopeChecksum, type PublishedGlobal } from './global_file';
 import { decodeUpdateFile, type ClientUpdate, type UpdatePayload } from './update_file';
+import { fmt, median } from './round_statistics';
 
 export interface OutlierPolicy {
 	/** 'reject' drops an outlier update; 'clip' scales it down to the threshold. */
@@ -254,10 +255,6 @@ export function validateUpdates(
 	return { accepted: accepted.map((c) => c.update), rejected, clipped };
 }
 
-function fmt(v: number): string {
-	return Number.isFinite(v) ? v.toPrecision(3) : String(v);
-}
-
 function frobenius(a: Float32Array): number {
 	let s = 0;
 	for (let k = 0; k < a.length; k++) s += a[k] * a[k];
@@ -278,12 +275,6 @@ function rmsRowNorm(p: UpdatePayload, f: number): number {
 		}
 	}
 	return count === 0 ? 0 : Math.sqrt(sum / count);
-}
-
-function median(values: number[]): number {
-	const s = [...values].sort((a, b) => a - b);
-	const m = s.length >> 1;
-	return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 function scale(a: Float32Array, s: number): Float32Array {
