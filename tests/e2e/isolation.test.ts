@@ -40,7 +40,9 @@ async function isolationLine(page: Page): Promise<{ isolated: string; threads: n
 /** Train a small model on the stored demo; resolves when its metrics are shown. */
 async function trainSmall(page: Page, baseUrl: string, name: string): Promise<void> {
 	await page.goto(new URL('models/', baseUrl).href);
-	await page.locator('form button[type=submit]', { hasText: 'Train' }).waitFor();
+	// Without the service worker's cache the page and its wasm load from the server: on a busy
+	// machine that has taken over 30 s.
+	await page.locator('form button[type=submit]', { hasText: 'Train' }).waitFor({ timeout: 90_000 });
 	await page.getByLabel('Name').fill(name);
 	await page.getByLabel('Factors').fill('10');
 	await page.getByLabel('Iterations').fill('3');
