@@ -51,6 +51,8 @@ export interface FederationRecord {
 	clip_factors?: (number | null)[];
 	/** Secure: the unmasked sum's consistency mismatch; refused rounds keep the global. */
 	sum_consistency?: number;
+	/** Secure exact rounds: the unmasked sum's E / C; above 1 the round is refused. */
+	sum_energy?: number;
 	refused?: boolean;
 	bytes_per_client: number;
 	/** Mean wall time of one client's part of the round, s. */
@@ -289,6 +291,7 @@ export async function federationSuite(options: Options): Promise<FederationRecor
 				...(r.sum_consistency !== undefined
 					? { sum_consistency: r.sum_consistency, refused: r.refused === true }
 					: {}),
+				...(r.sum_energy !== undefined ? { sum_energy: round(r.sum_energy, 4) } : {}),
 				...(r.clip_factors
 					? { clip_factors: r.clip_factors.map((c) => (c === null ? null : round(c, 4))) }
 					: {}),

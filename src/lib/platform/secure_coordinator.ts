@@ -286,6 +286,8 @@ export interface FinishedRound {
 	readonly interactions: number;
 	/** The sum's consistency mismatch (it passed the check, or the round would have failed). */
 	readonly consistency: number;
+	/** Exact mode: the sum's E / C (it passed the energy bound, or the round would have failed). */
+	readonly energy?: number;
 	readonly metricsError?: string;
 }
 
@@ -346,6 +348,7 @@ export async function finishSecureRound(
 		users: r.users,
 		interactions: r.interactions,
 		consistency: r.consistency,
+		...(r.energy !== undefined ? { energy: r.energy } : {}),
 		...(r.metricsError ? { metricsError: r.metricsError } : {})
 	};
 }

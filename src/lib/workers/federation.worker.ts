@@ -36,6 +36,7 @@ import { encodeUpdateFile, type UpdateCounts } from '$lib/core/federation/update
 import {
 	DEFAULT_ROBUST_OPTIONS,
 	sumConsistency,
+	sumEnergy,
 	type RobustFlag
 } from '$lib/core/federation/robust';
 import type { ValidationResult } from '$lib/core/federation/validate';
@@ -239,6 +240,8 @@ export interface SecureFinishResult {
 	readonly interactions: number;
 	/** Relative mismatch of the sum's consistency identity (robust.ts, check 1). */
 	readonly consistency: number;
+	/** Exact mode: the sum's E / C (robust.ts, `sumEnergy`); at most 1 for honest sums. */
+	readonly energy?: number;
 	readonly compactState?: CompactState;
 	readonly metrics?: GlobalEvaluation;
 	readonly metricsError?: string;
@@ -489,6 +492,15 @@ export async function runFederationCommand(
 					{ consistency }
 				);
 			}
+			// And its energy bound (exact mode): no honest sum exceeds its confidence total.
+			const energy = sumEnergy(global, sum.sums, sum.confidence);
+			if (!(energy <= 1 + DEFAULT_ROBUST_OPTIONS.energyTolerance) && !Number.isNaN(energy)) {
+				throw new MusicrecError(
+					'federation/inconsistent-sum',
+					`The unmasked sum exceeds the energy bound (sum_i b_i' (A_i + G)^-1 b_i is ${energy.toPrecision(3)} times the summed confidence total, and no sum of honest clients exceeds 1): at least one client sent statistics larger than its plays allow. The round is not aggregated; masked updates cannot be screened one by one.`,
+					{ energy }
+				);
+			}
 			post({ type: 'stage', stage: 'aggregating' });
 			const compactState =
 				global.model.mode === 'compact'
@@ -509,6 +521,7 @@ export async function runFederationCommand(
 					users: sum.users,
 					interactions: sum.interactions,
 					consistency,
+					...(Number.isNaN(energy) ? {} : { energy }),
 					compactState,
 					...scored
 				}

@@ -77,6 +77,10 @@ describe('secure round: the unmasked sum is exactly the sum of the encoded stati
 			expect(round.sum.dropped).toHaveLength(0);
 			expect(round.sum.users).toBe(stats.reduce((a, s) => a + s.users, 0));
 			expect(round.sum.interactions).toBe(stats.reduce((a, s) => a + s.interactions, 0));
+			// The confidence totals travel masked too, in fixed point.
+			const confidence = stats.reduce((a, s) => a + s.confidence, 0);
+			expect(confidence).toBeGreaterThan(0);
+			expect(Math.abs(round.sum.confidence - confidence)).toBeLessThan(stats.length * 2 ** -20);
 
 			// The next global equals the plain aggregation of the same clients' updates, up to the
 			// fixed point (2^-24) and float32 rounding of the plain files.

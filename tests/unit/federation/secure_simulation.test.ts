@@ -64,6 +64,46 @@ describe('simulate with secure aggregation', () => {
 		expect(records[1].ndcg_at_10).toBeCloseTo(records[0].ndcg_at_10, 10);
 	});
 
+	it('an orthogonal client meets the consistency identity but the sum breaks its energy bound: refused', async () => {
+		const base = {
+			interactions: data,
+			clients: 5,
+			rounds: 2,
+			mode: 'exact' as const,
+			split: 'even' as const,
+			params,
+			secure: true
+		};
+		const clean = await simulate(base);
+		for (const r of clean) {
+			expect(r.refused).toBe(false);
+			expect(r.sum_energy).toBeLessThanOrEqual(1);
+			// Not vacuous: honest sums come close to the bound.
+			expect(r.sum_energy).toBeGreaterThan(0.3);
+		}
+		const attacked = await simulate({ ...base, attack: { kind: 'orthogonal', client: 1 } });
+		for (const r of attacked) {
+			expect(r.sum_consistency).toBeLessThan(1e-3);
+			expect(r.sum_energy).toBeGreaterThan(1.001);
+			expect(r.refused).toBe(true);
+		}
+		expect(attacked[1].ndcg_at_10).toBeCloseTo(attacked[0].ndcg_at_10, 10);
+	});
+
+	it('compact rounds have no energy bound to check', async () => {
+		const [r] = await simulate({
+			interactions: data,
+			clients: 4,
+			rounds: 1,
+			mode: 'compact',
+			split: 'even',
+			params,
+			secure: true
+		});
+		expect(r.sum_energy).toBeUndefined();
+		expect(r.refused).toBe(false);
+	});
+
 	it('robust screening and secure aggregation are not offered together', async () => {
 		await expect(
 			simulate({

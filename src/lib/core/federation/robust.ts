@@ -382,6 +382,35 @@ export function songEnergies(pl: ExactStatistics, f: number): Float64Array {
 	return out;
 }
 
+/**
+ * Check 4 on a round's summed statistics (what a secure round unmasks): E of the sum over its
+ * summed confidence total. `b' M^-1 b` is jointly convex and homogeneous in (b, M), so
+ * subadditive, and a sum of honest clients meets E <= C (ratio at most 1; measured 0.80-0.83
+ * on the KKBox demo), while one client adding noise its users' factors do not span pushes the
+ * sum past it (1.5-59 in the same rounds). Like `sumConsistency` it says that someone in the
+ * sum is not honest, not who. NaN in compact mode (no A and b) or without a total.
+ */
+export function sumEnergy(
+	current: PublishedGlobal,
+	sums: StatisticSums,
+	confidence: number
+): number {
+	const s = sums.payload;
+	if (s.mode !== 'exact' || !(confidence > 0)) return NaN;
+	const f = current.model.params.factors;
+	const n = current.model.catalog.length;
+	const ps = packedSize(f);
+	const touched: number[] = [];
+	for (let i = 0; i < n; i++) if (s.touched[i]) touched.push(i);
+	const itemGrams = new Float64Array(touched.length * ps);
+	const itemTargets = new Float64Array(touched.length * f);
+	touched.forEach((i, t) => {
+		itemGrams.set(s.itemGrams.subarray(i * ps, (i + 1) * ps), t * ps);
+		itemTargets.set(s.itemTargets.subarray(i * f, (i + 1) * f), t * f);
+	});
+	return statisticsEnergy({ gram: sums.gram, touched, itemGrams, itemTargets }, f) / confidence;
+}
+
 /** Check 3: weighted mean cosine of each client's rows to the others' summed rows. */
 function directionScores(updates: readonly ClientUpdate[], n: number, f: number): number[] {
 	const total = new Float64Array(n * f);

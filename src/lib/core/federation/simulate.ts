@@ -34,6 +34,7 @@ import { encodeUpdateFile, randomClientId } from './update_file';
 import {
 	DEFAULT_ROBUST_OPTIONS,
 	sumConsistency,
+	sumEnergy,
 	type RobustCheck,
 	type RobustOptions
 } from './robust';
@@ -131,6 +132,8 @@ export interface RoundRecord {
 	 * (`sumConsistency`); above the tolerance the round is refused and the global kept.
 	 */
 	readonly sum_consistency?: number;
+	/** Secure exact rounds: the unmasked sum's E / C (`sumEnergy`); above 1 + tolerance, refused. */
+	readonly sum_energy?: number;
 	readonly refused?: boolean;
 	/** With `targetSong`: its top-10 rate among the honest clients' users with test songs. */
 	readonly target_top10_rate?: number;
@@ -165,6 +168,7 @@ interface RoundOutcome {
 	readonly perUserNorms?: number[];
 	readonly clipFactors?: (number | null)[];
 	readonly sumConsistency?: number;
+	readonly sumEnergy?: number;
 	readonly refused?: boolean;
 }
 
@@ -317,9 +321,13 @@ async function secureSimRound(
 		aggregate: secureOptions
 	});
 	const survivors = shares.map((_, k) => k).filter((k) => !dropped.includes(k));
-	// A sum that fails the consistency identity is refused: the global stays as it was.
+	// A sum that fails the consistency identity or the energy bound is refused: the global stays
+	// as it was.
 	const consistency = sumConsistency(published, r.sum.sums);
-	const refused = !(consistency <= DEFAULT_ROBUST_OPTIONS.consistencyTolerance);
+	const energy = sumEnergy(published, r.sum.sums, r.sum.confidence);
+	const refused =
+		!(consistency <= DEFAULT_ROBUST_OPTIONS.consistencyTolerance) ||
+		energy > 1 + DEFAULT_ROBUST_OPTIONS.energyTolerance;
 	if (!refused && options?.compactState && secureOptions?.compactState) {
 		Object.assign(options.compactState, secureOptions.compactState);
 	}
@@ -343,6 +351,7 @@ async function secureSimRound(
 		perUserNorms,
 		clipFactors: r.clipFactors.map((c) => c ?? null),
 		sumConsistency: consistency,
+		...(Number.isNaN(energy) ? {} : { sumEnergy: energy }),
 		refused
 	};
 }
@@ -555,6 +564,7 @@ export async function simulate(options: SimulationOptions): Promise<RoundRecord[
 			...(next.sumConsistency !== undefined
 				? { sum_consistency: next.sumConsistency, refused: next.refused === true }
 				: {}),
+			...(next.sumEnergy !== undefined ? { sum_energy: next.sumEnergy } : {}),
 			...(targetIndex !== undefined
 				? {
 						target_top10_rate: topKRate(

@@ -3,6 +3,7 @@
  * so that nothing in a masked update depends on which songs the client played:
  *
  *   [users, interactions]            counts, unscaled integers
+ *   C                                the confidence total sum c_ui, fixed point (1 element)
  *   G                                packed upper triangle, f(f+1)/2
  *   exact:   A_i for every catalog item (packed, catalog x f(f+1)/2), then b_i (catalog x f)
  *   compact: g_i for every catalog item (catalog x f)
@@ -24,6 +25,8 @@ export interface VectorLayout {
 	readonly catalogSize: number;
 	/** Ring elements in all. */
 	readonly length: number;
+	/** The confidence total's element. */
+	readonly confidenceAt: number;
 	readonly gramAt: number;
 	/** exact: A's start; compact: g's start. */
 	readonly itemsAt: number;
@@ -34,18 +37,28 @@ export interface VectorLayout {
 const COUNTS = 2;
 
 /**
- * The layout of a global's masked vectors: `2 + f(f+1)/2 + catalog (f(f+1)/2 + f)` elements
- * (exact) or `2 + f(f+1)/2 + catalog f` (compact).
+ * The layout of a global's masked vectors: `3 + f(f+1)/2 + catalog (f(f+1)/2 + f)` elements
+ * (exact) or `3 + f(f+1)/2 + catalog f` (compact).
  */
 export function vectorLayout(model: GlobalModel): VectorLayout {
 	const f = model.params.factors;
 	const n = model.catalog.length;
 	const ps = packedSize(f);
-	const gramAt = COUNTS;
+	const confidenceAt = COUNTS;
+	const gramAt = confidenceAt + 1;
 	const itemsAt = gramAt + ps;
 	const targetsAt = model.mode === 'exact' ? itemsAt + n * ps : itemsAt;
 	const length = model.mode === 'exact' ? targetsAt + n * f : itemsAt + n * f;
-	return { mode: model.mode, factors: f, catalogSize: n, length, gramAt, itemsAt, targetsAt };
+	return {
+		mode: model.mode,
+		factors: f,
+		catalogSize: n,
+		length,
+		confidenceAt,
+		gramAt,
+		itemsAt,
+		targetsAt
+	};
 }
 
 function packUpper(full: Float64Array, f: number): Float64Array {
@@ -77,6 +90,7 @@ export function encodeStatistics(
 	const bound = entryBound(scaleBits, MAX_COHORT);
 	const out = ringVector(layout.length);
 	encodeCounts([stats.users, stats.interactions], out, 0);
+	encodeFixed([stats.confidence], scaleBits, out, layout.confidenceAt, bound, 'C');
 	encodeFixed(packUpper(stats.gram, f), scaleBits, out, layout.gramAt, bound, 'G');
 	if (p.mode === 'exact') {
 		const ps = packedSize(f);
@@ -110,6 +124,8 @@ export interface DecodedSum {
 	readonly sums: StatisticSums;
 	readonly users: number;
 	readonly interactions: number;
+	/** The summed confidence totals (the bound of `sumEnergy`). */
+	readonly confidence: number;
 }
 
 /** Decode an unmasked ring sum into the statistic sums `aggregateSums` solves from. */
@@ -129,6 +145,7 @@ export function decodeSum(sum: Uint32Array, layout: VectorLayout, scaleBits: num
 	}
 	const users = signedAt(sum, 0);
 	const interactions = signedAt(sum, 1);
+	const confidence = decodeFixed(sum, layout.confidenceAt, 1, scaleBits)[0];
 	if (layout.mode === 'compact') {
 		return {
 			sums: {
@@ -136,7 +153,8 @@ export function decodeSum(sum: Uint32Array, layout: VectorLayout, scaleBits: num
 				payload: { mode: 'compact', gradient: decodeFixed(sum, layout.itemsAt, n * f, scaleBits) }
 			},
 			users,
-			interactions
+			interactions,
+			confidence
 		};
 	}
 	const itemGrams = decodeFixed(sum, layout.itemsAt, n * ps, scaleBits);
@@ -152,6 +170,7 @@ export function decodeSum(sum: Uint32Array, layout: VectorLayout, scaleBits: num
 	return {
 		sums: { gram, payload: { mode: 'exact', itemGrams, itemTargets, touched } },
 		users,
-		interactions
+		interactions,
+		confidence
 	};
 }
