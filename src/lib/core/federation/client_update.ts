@@ -2,7 +2,7 @@ import { cholesky, choleskySolve } from '../als/cholesky';
 import { confidence } from '../als/params';
 import type { Interactions } from '../data/interactions';
 import { MusicrecError } from '../errors';
-import type { PublishedGlobal } from './global_file';
+import type { GlobalModel, PublishedGlobal } from './global_file';
 import { addScaledOuterPacked, packedSize } from './packed_symmetric';
 import {
 	randomClientId,
@@ -83,6 +83,14 @@ function catalogIndexOfLocal(global: PublishedGlobal, local: Interactions): Int3
 	const out = new Int32Array(local.items.size);
 	for (let j = 0; j < out.length; j++) out[j] = position.get(local.items.idAt(j)) ?? -1;
 	return out;
+}
+
+/** `P = Y'Y + lambda I` of a global (float64, f x f row-major): the screens' common metric. */
+export function regularizedGram(model: GlobalModel): Float64Array {
+	const f = model.params.factors;
+	const p = gramOf(model.itemFactors, model.catalog.length, f);
+	for (let r = 0; r < f; r++) p[r * f + r] += model.params.regularization;
+	return p;
 }
 
 /** `Y'Y` in float64, f x f row-major. */

@@ -1,5 +1,5 @@
 import { cholesky, choleskySolve } from '../als/cholesky';
-import { gramOf } from './client_update';
+import { regularizedGram } from './client_update';
 import type { PublishedGlobal } from './global_file';
 import { songEnergies } from './robust';
 import type { ClientUpdate } from './update_file';
@@ -81,9 +81,7 @@ export function capInfluence(
 	if (updates.length < o.minClients) return { updates, capped: [] };
 	const model = current.model;
 	const f = model.params.factors;
-	const n = model.catalog.length;
-	const p = gramOf(model.itemFactors, n, f);
-	for (let r = 0; r < f; r++) p[r * f + r] += model.params.regularization;
+	const p = regularizedGram(model);
 
 	// 1. Weight cap.
 	const mass = updates.map((u) => {

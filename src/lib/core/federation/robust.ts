@@ -1,6 +1,6 @@
 import { cholesky, choleskySolve } from '../als/cholesky';
 import type { StatisticSums } from './aggregate';
-import { gramOf } from './client_update';
+import { regularizedGram } from './client_update';
 import type { PublishedGlobal } from './global_file';
 import { packedSize } from './packed_symmetric';
 import type { ClientUpdate } from './update_file';
@@ -112,9 +112,7 @@ export function screenUpdates(
 	const f = model.params.factors;
 	const y = model.itemFactors;
 	const n = model.catalog.length;
-	// P = Y'Y + lambda I (float64).
-	const p = gramOf(y, n, f);
-	for (let r = 0; r < f; r++) p[r * f + r] += model.params.regularization;
+	const p = regularizedGram(model);
 
 	const consistency = updates.map((u) => consistencyError(u, p, y, f));
 	const scale = updates.map((u) => {
@@ -299,8 +297,7 @@ export function sumConsistency(current: PublishedGlobal, sums: StatisticSums): n
 	const f = model.params.factors;
 	const y = model.itemFactors;
 	const n = model.catalog.length;
-	const p = gramOf(y, n, f);
-	for (let r = 0; r < f; r++) p[r * f + r] += model.params.regularization;
+	const p = regularizedGram(model);
 	const s = sums.payload;
 	if (s.mode === 'compact')
 		return viewConsistency({ mode: 'compact', gram: sums.gram, gradient: s.gradient }, p, y, f);
