@@ -124,6 +124,14 @@ describe('honest-but-curious coordinator vs plain updates of one-person clients'
 					expect(Math.abs(got.confidence[i] - c) / c).toBeLessThan(mode === 'exact' ? 1e-4 : 2e-2);
 					expect(Math.round(got.confidence[i] / 2 - 1) + 0).toBe(w - 1);
 				}
+				// The confidence total an exact update reports (robust screening's energy bound) is
+				// the sum of what A and b already give away; a compact update does not report it.
+				const reported = decodeUpdateFile(text).counts.confidence;
+				if (mode === 'exact') {
+					let recovered = 0;
+					for (const i of got.set) recovered += got.confidence[i];
+					expect(Math.abs(reported! - recovered) / reported!).toBeLessThan(1e-4);
+				} else expect(reported).toBeUndefined();
 			}
 		});
 	}
