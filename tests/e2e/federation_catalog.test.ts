@@ -89,6 +89,13 @@ describe('Federation with clients whose songs the catalog lacks, compact mode (h
 		await coordinator.getByLabel('Federation id').fill('catalog-fed');
 		await coordinator.getByLabel(/^Start from/).selectOption('model');
 		await coordinator.getByLabel(/^Mode/).selectOption('compact');
+		// The threat model says what compact mode's screening cannot bound (exact mode's text
+		// claims the energy bound instead).
+		const compactThreat = 'use exact mode where poisoning matters';
+		await coordinator.getByTestId('threat-model').filter({ hasText: compactThreat }).waitFor();
+		expect(await coordinator.getByTestId('threat-model').textContent()).not.toContain(
+			'larger than its own reported plays allow'
+		);
 		await coordinator.getByRole('button', { name: 'Create federation' }).click();
 		await coordinator.getByTestId('download-global').waitFor({ timeout: 120_000 });
 		expect(await coordinator.getByTestId('federation-mode').textContent()).toBe('compact');
@@ -103,6 +110,9 @@ describe('Federation with clients whose songs the catalog lacks, compact mode (h
 			await openFederationTab(page, server.url, 'Client');
 			await page.getByTestId('global-input').setInputFiles(global0);
 			await page.getByTestId('client-round').filter({ hasText: '0' }).waitFor();
+			expect(
+				(await page.getByTestId('threat-model').textContent())?.replace(/\s+/g, ' ')
+			).toContain(compactThreat);
 			await page.getByLabel('Also propose songs missing from the catalog').check();
 			await page.getByRole('button', { name: 'Compute my update for round 0' }).click();
 			await page.getByTestId('download-update').waitFor({ timeout: 120_000 });
