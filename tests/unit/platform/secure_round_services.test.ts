@@ -6,7 +6,13 @@
 import 'fake-indexeddb/auto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { aggregate } from '../../../src/lib/core/federation/aggregate';
-import { computeClientUpdate } from '../../../src/lib/core/federation/client_update';
+import {
+	clientStatistics,
+	computeClientUpdate
+} from '../../../src/lib/core/federation/client_update';
+import { poisonStatistics } from '../../../src/lib/core/federation/attacks';
+import { maskStatistics } from '../../../src/lib/core/federation/secure/client';
+import { vectorLayout } from '../../../src/lib/core/federation/secure/statistics_vector';
 import {
 	createInitialGlobal,
 	publishGlobal,
@@ -200,5 +206,112 @@ describe('secure round through the coordinator and client-round modules', () => 
 		}
 		expect(worst).toBeLessThan(1e-4);
 		expect(plain.itemFactors.some((v) => v !== 0)).toBe(true);
+	});
+});
+
+describe('a modified client under masking', () => {
+	it('a client that adds noise its users do not span to its statistics before masking: the coordinator refuses the unmasked sum on its energy bound, and the stored round and globals are untouched', async () => {
+		const catalog = Array.from({ length: 12 }, (_, i) => `song${i}`);
+		const g0 = publishGlobal(
+			createInitialGlobal({
+				federationId: 'fed-e',
+				mode: 'exact',
+				params: { factors: 4, regularization: 0.1, alpha: 2, seed: 5 },
+				catalog,
+				weighting: 'one-plus-target',
+				secure: { minCohort: 3, scaleBits: 24, clipPerUser: null }
+			})
+		);
+		const coordinator = await openFederationStore('energy-coordinator');
+		stores.push(coordinator);
+		await coordinator.createFederation(
+			{
+				id: 'fed-e',
+				mode: 'exact',
+				params: g0.model.params,
+				createdAt: '2026-12-01T00:00:00.000Z',
+				source: 'test',
+				catalogSize: 12,
+				secure: g0.model.secure
+			},
+			{ federationId: 'fed-e', round: 0, text: g0.text, checksum: g0.checksum, createdAt: 'now' }
+		);
+		const [stored] = await coordinator.listGlobals('fed-e');
+		const deps = { fedStore: coordinator, run };
+		const clients = await Promise.all(
+			[0, 1, 2].map((k) => openFederationStore(`energy-client-${k}`))
+		);
+		stores.push(...clients);
+		const global = readGlobalFile(g0.text);
+
+		// Client 0 runs a modified worker: honest statistics of its own file, then the orthogonal
+		// attack (noise of |b_i| orthogonal to y_i and b_i), then the ordinary clip and masking.
+		const rng = new Rng(11);
+		const modified = (async (command: Parameters<typeof runFederationTask>[0]) => {
+			if (command.type !== 'secure-mask') return run(command);
+			const data = await ingest(
+				(async function* () {
+					yield await command.file.text();
+				})(),
+				{ weighting: 'one-plus-target' }
+			);
+			const honest = clientStatistics(global, data.interactions);
+			const stats = poisonStatistics(honest, { kind: 'orthogonal', client: 0, factor: 1 }, rng, {
+				itemFactors: global.model.itemFactors
+			});
+			const masked = await maskStatistics(command.state, global, command.rosterText, stats);
+			return {
+				...masked,
+				counts: { users: stats.users, interactions: stats.interactions, touchedItems: 0 },
+				vectorLength: vectorLayout(global.model).length
+			};
+		}) as typeof runFederationTask;
+
+		const joined = await Promise.all(clients.map((c) => joinSecureRound(c, global)));
+		let round = await addSecureFiles(
+			deps,
+			stored,
+			joined.map((j, k) => ({ fileName: `keys-${k}.json`, text: j.keysText, bytes: 1 }))
+		);
+		round = await publishRoster(deps, stored);
+		const masked = [];
+		for (const k of [0, 1, 2]) {
+			const file = new Blob([csv(k)]);
+			const r = await maskForRoster(
+				clients[k],
+				k === 0 ? modified : run,
+				global,
+				round.roster!.text,
+				file
+			);
+			masked.push(r.record.maskedText!);
+		}
+		round = await addSecureFiles(
+			deps,
+			stored,
+			masked.map((text, k) => ({ fileName: `masked-${k}.json`, text, bytes: 1 }))
+		);
+		// Masked, the attacker's file is indistinguishable from the others: all accepted.
+		expect(round.masked.map((m) => m.verdict.status)).toEqual(['accepted', 'accepted', 'accepted']);
+		round = await publishRequest(deps, stored);
+		const answers = [];
+		for (const k of [0, 1, 2])
+			answers.push(
+				(await answerRequest(clients[k], global, round.request!.text)).record.sharesText!
+			);
+		round = await addSecureFiles(
+			deps,
+			stored,
+			answers.map((text, k) => ({ fileName: `shares-${k}.json`, text, bytes: 1 }))
+		);
+		expect(round.answers.every((a) => a.verdict.status === 'accepted')).toBe(true);
+
+		// The sum passes the consistency identity (the noise is orthogonal to y_i) but not the
+		// energy bound: refused, with the bound named.
+		await expect(finishSecureRound(deps, stored)).rejects.toThrow(/exceeds the energy bound/);
+		expect((await coordinator.listGlobals('fed-e')).map((g) => g.round)).toEqual([0]);
+		const kept = await loadSecureRound(coordinator, stored);
+		expect(kept.phase).toBe('unmasking');
+		expect(kept.request?.maskedSum).toBeDefined();
 	});
 });
