@@ -268,12 +268,12 @@ describe('a modified client under masking', () => {
 		}) as typeof runFederationTask;
 
 		const joined = await Promise.all(clients.map((c) => joinSecureRound(c, global)));
-		let round = await addSecureFiles(
+		await addSecureFiles(
 			deps,
 			stored,
 			joined.map((j, k) => ({ fileName: `keys-${k}.json`, text: j.keysText, bytes: 1 }))
 		);
-		round = await publishRoster(deps, stored);
+		let round = await publishRoster(deps, stored);
 		const masked = [];
 		for (const k of [0, 1, 2]) {
 			const file = new Blob([csv(k)]);
