@@ -20,7 +20,7 @@ export const POISON_ATTACKS: readonly { key: string; args: readonly string[] }[]
 
 /** One invocation of a suite in the `all` plan. */
 export interface PlannedRun {
-	/** Stable key the README table reads (bench/report.ts). */
+	/** Stable key the benchmark table reads (bench/report.ts). */
 	readonly name: string;
 	readonly suite: string;
 	readonly args: readonly string[];
@@ -51,7 +51,7 @@ export interface AllResults {
 	readonly later?: readonly { date: string; names: string[] }[];
 }
 
-/** Every figure the README's benchmark table shows, in the order it shows them. */
+/** Every figure the benchmark table (docs/benchmarks.md) shows, in the order it shows them. */
 export const PLAN: readonly PlannedRun[] = [
 	{ name: 'als-lastfm-f64-t1', suite: 'als', args: ['--dataset', 'lastfm', '--factors', '64'] },
 	{
@@ -86,7 +86,7 @@ export const PLAN: readonly PlannedRun[] = [
 				...args,
 				...['--target', 'auto'],
 				// Robust aggregation with both influence caps (the per-song cap is a core option the
-				// app leaves off: README, poisoning).
+				// app leaves off: docs/federation.md, poisoning).
 				...(robust === 'on'
 					? ['--robust', 'on', '--caps', 'on', '--song-cap', '3']
 					: ['--robust', 'off'])

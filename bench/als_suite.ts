@@ -131,7 +131,7 @@ export async function runAls(config: AlsRunConfig): Promise<AlsRecord> {
 	}
 }
 
-/** Reference settings per dataset (those of the implicit runs in the README). */
+/** Reference settings per dataset (those of the implicit runs in docs/benchmarks.md). */
 const DEFAULT_FACTORS: Record<DatasetName, number> = { kkbox10k: 64, lastfm: 64, synthetic: 32 };
 
 export async function alsSuite(options: Options): Promise<AlsRecord[]> {

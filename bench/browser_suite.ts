@@ -24,7 +24,7 @@ import { round } from './measure';
 const APP_SPLIT_SEED = 20260101;
 const WORKER_SOURCE = 'src/lib/workers/train.worker.ts';
 
-/** The settings of the comparison: the README's implicit reference run on the KKBox demo. */
+/** The settings of the comparison: the implicit reference run of docs/benchmarks.md on the KKBox demo. */
 export const SETTINGS = {
 	factors: 64,
 	iterations: 15,

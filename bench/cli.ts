@@ -43,7 +43,7 @@ import { tuneSuite } from './tune_suite';
  *         [--runs R]   wasm: single-user top-10 p50/p99 ms, all-users batch after a fit
  *   all [--only name,...]   every suite of bench/all_suite.ts PLAN, one process each, into one
  *         JSON file (browser suites need `npx vite build` first)
- *   table [--from FILE[,FILE]] [--readme README.md]   rewrite the README's benchmark table from `all`
+ *   table [--from FILE[,FILE]] [--doc docs/benchmarks.md]   rewrite the benchmark table from `all`
  *   threads [--build DIR] [--runs N] [--threads 1,2] [--size 1024] [--reps 5]   tfjs-wasm threads
  *         in headless Chromium (isolated by the service worker): matMul and the demo fit per count
  * Prints the records and writes them as a JSON array to --out (default bench/results/<suite>.json).

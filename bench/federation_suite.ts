@@ -96,7 +96,7 @@ export interface FederationRecord {
 }
 
 /**
- * Defaults: the tuned implicit-convention settings of the README (Last.fm alpha 4, KKBox
+ * Defaults: the tuned implicit-convention settings of docs/benchmarks.md (Last.fm alpha 4, KKBox
  * alpha 128, regularization 80), since at alpha 1 with KKBox's all-ones weights c - 1 = 0 and
  * the item step degenerates (compact would equal exact by construction).
  */

@@ -4,7 +4,7 @@ import * as prettier from 'prettier';
 import type { Options } from './args';
 
 /**
- * implicit 0.7.2 on this machine (2 threads, same data, split and settings; README "ALS against
+ * implicit 0.7.2 on this machine (2 threads, same data, split and settings; docs/benchmarks.md "ALS against
  * implicit"): the reference the issue's ratios are taken against.
  */
 /**
@@ -71,7 +71,7 @@ function signed(v: number): string {
 	return `${v > 0 ? '+' : ''}${f(v, 1)}`;
 }
 
-/** The README benchmark table's rows, from one `bench all` file. */
+/** The benchmark table's rows (docs/benchmarks.md), from one `bench all` file. */
 export function tableRows(all: AllResults): TableRow[] {
 	const rows: TableRow[] = [
 		als(
@@ -353,22 +353,22 @@ export function mergeResults(files: readonly AllResults[]): AllResults {
 const START = '<!-- bench-table:start -->';
 const END = '<!-- bench-table:end -->';
 
-/** `npm run bench -- table --from FILE [--readme README.md]`: rewrite the README's table. */
+/** `npm run bench -- table --from FILE [--doc docs/benchmarks.md]`: rewrite the generated table. */
 export async function tableSuite(options: Options): Promise<object[]> {
 	const from = options.string('from', 'bench/results/all.json');
-	const readme = options.string('readme', 'README.md');
+	const doc = options.string('doc', 'docs/benchmarks.md');
 	options.assertAllUsed();
 	const all = mergeResults(
 		from.split(',').map((file) => (JSON.parse(readFileSync(file, 'utf8')) as AllResults[])[0])
 	);
-	const text = readFileSync(readme, 'utf8');
+	const text = readFileSync(doc, 'utf8');
 	const a = text.indexOf(START);
 	const b = text.indexOf(END);
-	if (a < 0 || b < a) throw new Error(`${readme} has no ${START} ... ${END} markers`);
+	if (a < 0 || b < a) throw new Error(`${doc} has no ${START} ... ${END} markers`);
 	const table = markdownTable(all);
 	const next = `${text.slice(0, a + START.length)}\n${table}\n${text.slice(b)}`;
 	// formatted as `npm run lint` expects (prettier pads markdown tables)
-	const config = (await prettier.resolveConfig(readme)) ?? {};
-	writeFileSync(readme, await prettier.format(next, { ...config, filepath: readme }));
+	const config = (await prettier.resolveConfig(doc)) ?? {};
+	writeFileSync(doc, await prettier.format(next, { ...config, filepath: doc }));
 	return tableRows(all).map((r) => ({ suite: 'table', ...r }));
 }

@@ -10,7 +10,7 @@ export interface DatasetRef {
 	readonly nnz: number;
 }
 
-/** Held-out quality stored with a model (DESIGN.md section 4); absent when trained without holdout. */
+/** Held-out quality stored with a model (docs/design.md, evaluation); absent when trained without holdout. */
 export interface ModelMetrics {
 	readonly k: number;
 	readonly precision: number;

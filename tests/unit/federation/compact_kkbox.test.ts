@@ -10,7 +10,7 @@ beforeAll(async () => {
 	await useBackend('wasm');
 });
 
-describe('compact mode on the KKBox demo, the settings of the README table', () => {
+describe('compact mode on the KKBox demo, the settings of the simulation table (docs/federation.md)', () => {
 	it('K = 10, 20 rounds, f = 32: the last 5 rounds stay >= 94 % of centralized ALS', async () => {
 		const { interactions } = await ingest(readTextChunks(kkboxDemoPath()), {
 			weighting: 'all-ones'

@@ -55,7 +55,7 @@ export interface AucResult {
 }
 
 /**
- * AUC of the model score against KKBox `target` on held-out rows (DESIGN.md section 4): every
+ * AUC of the model score against KKBox `target` on held-out rows (docs/design.md, evaluation): every
  * entry (u, i) of `test` is scored with `ranker.scorePairs` (in batches of `batchSize` pairs)
  * and labelled by `testTarget` (aligned with `test`'s entries; 1 = the user listened again).
  */

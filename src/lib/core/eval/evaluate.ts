@@ -26,7 +26,7 @@ export function usersWithTestItems(test: Csr): Int32Array {
 }
 
 /**
- * Ranking metrics at k of `ranker` on a holdout split (DESIGN.md section 4): each user with test
+ * Ranking metrics at k of `ranker` on a holdout split (docs/design.md, evaluation): each user with test
  * items gets `ranker.recommend(batch, k, train)`, i.e. the full catalog ranked with the user's
  * train items excluded, and the lists are scored against `test` (see `RankingMetrics`).
  * The result does not depend on `batchSize`.
@@ -68,7 +68,7 @@ export interface EvaluationReport {
 
 /**
  * Evaluate a model and, beside it, the popularity baseline built from the same train matrix
- * (DESIGN.md section 4 asks for both, always): ranking metrics at k, plus AUC against
+ * (docs/design.md, evaluation: both, always): ranking metrics at k, plus AUC against
  * `target` when the split has one. `onProgress` runs through the users once per ranker.
  */
 export async function evaluateWithBaseline(

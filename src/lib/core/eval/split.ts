@@ -29,7 +29,7 @@ export interface HoldoutOptions {
 }
 
 /**
- * Number of entries held out for a user with `n` entries (DESIGN.md section 4):
+ * Number of entries held out for a user with `n` entries (docs/design.md, evaluation):
  * `h = min(n - 1, max(1, Math.round(testFraction * n)))` when `n >= minItems`, else 0.
  * `Math.round` rounds halves up. At 0.2: n = 2..7 -> 1, n = 8..12 -> 2, n = 13..17 -> 3.
  */

@@ -46,7 +46,7 @@ export const ALL_ATTACK_KINDS = [
 	'targeted'
 ] as const satisfies readonly AttackKind[];
 
-/** Attacks built to pass the first screens; the README measures each. */
+/** Attacks built to pass the first screens; docs/federation.md measures each. */
 export const ADAPTIVE_ATTACK_KINDS: readonly AttackKind[] = [
 	'orthogonal',
 	'gram-noise',

@@ -109,7 +109,7 @@ export function gramOf(rows: ArrayLike<number>, count: number, f: number): Float
 }
 
 /**
- * A client's statistics for one round (DESIGN.md section 5), in float64. Every local user is solved exactly against the
+ * A client's statistics for one round (docs/federation.md), in float64. Every local user is solved exactly against the
  * global's Y, in float64 by Cholesky (not CG):
  * `(Y'Y + sum_{i in u} (c_ui - 1) y_i y_i' + lambda I) x_u = sum_{i in u} c_ui y_i`,
  * with c from the global's params (`confidence()`); users with no catalog song get x_u = 0.
@@ -363,7 +363,7 @@ export function updateFromStatistics(
 }
 
 /**
- * A client's plain round (DESIGN.md section 5): its statistics (`clientStatistics`) as an
+ * A client's plain round (docs/federation.md): its statistics (`clientStatistics`) as an
  * update file's float32 payload, with a fresh random client id.
  */
 export function computeClientUpdate(

@@ -51,7 +51,7 @@ export function numberField(what: string, v: unknown, field: string, min = 0): n
 	return v;
 }
 
-/** The two federation modes (DESIGN.md section 5). */
+/** The two federation modes (docs/federation.md). */
 export type FederationMode = 'exact' | 'compact';
 
 export function modeField(what: string, v: unknown, field: string): FederationMode {

@@ -24,7 +24,7 @@ export const GLOBAL_FILE_LIMITS: EnvelopeLimits = Object.freeze({
 });
 
 /**
- * The shared model of one federation round (DESIGN.md section 5): item factors Y over the
+ * The shared model of one federation round (docs/federation.md): item factors Y over the
  * catalog, and what a client needs to compute an update against it. No user data.
  */
 export interface GlobalModel {

@@ -26,13 +26,13 @@ import { fmt, median } from './round_statistics';
  *    largest other mass (songTrim 1) keeps a colluding pair from vouching for each other.
  *    Above the cap the song's rows are scaled to meet it: A_ki and b_ki by `s = cap / m_ki`
  *    (`(s A + G) >= s (A + G)`, so the mass becomes at most `s m = cap`), or g_ki by
- *    `sqrt(cap / m_ki)`. Measured (README, poisoning): at KKBox's alpha 128 it stops a pushed
+ *    `sqrt(cap / m_ki)`. Measured (docs/federation.md, poisoning): at KKBox's alpha 128 it stops a pushed
  *    song and caps a handful of honest songs per round; at alpha 1 one listener's mass ranges
  *    over two orders of magnitude and it caps a quarter of honest clients' songs, so the app
  *    does not turn it on.
  *
  * Both need at least `minClients` updates. The cost falls on honest clients whose songs are
- * genuinely their own (a non-iid federation); README (poisoning) measures it.
+ * genuinely their own (a non-iid federation); docs/federation.md (poisoning) measures it.
  */
 export interface InfluenceCapOptions {
 	/** Largest client mass over the round's median; default 3. Infinity: no weight cap. */

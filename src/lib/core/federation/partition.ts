@@ -15,8 +15,8 @@ export interface ClientShare {
 }
 
 /**
- * Split `data` by users into `clients` disjoint shares covering every user (DESIGN.md
- * section 5, simulation). Users are shuffled by `Rng(seed)`, then:
+ * Split `data` by users into `clients` disjoint shares covering every user
+ * (docs/federation.md, Simulation). Users are shuffled by `Rng(seed)`, then:
  * - even: dealt round-robin, so shares differ in size by at most one user;
  * - activity: users sorted by activity (most first) and client k gets a share of users
  *   proportional to `1/(k+1)` (Zipf-like), so client 0 holds the heaviest users and the most.

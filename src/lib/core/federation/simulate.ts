@@ -412,7 +412,7 @@ async function ndcgAt10(x: Float64Array, model: GlobalModel, split: HoldoutSplit
 }
 
 /**
- * Federated simulation in one process (DESIGN.md section 5): a per-user holdout of
+ * Federated simulation in one process (docs/federation.md, Simulation): a per-user holdout of
  * `interactions`, the train part split by users into `clients` shares, `rounds` rounds with
  * every client (but the `dropouts` drawn per round). After each round the federated model (the
  * clients' user factors of that round, the new Y) and centralized ALS after as many sweeps

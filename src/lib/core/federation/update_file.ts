@@ -47,7 +47,7 @@ export interface UpdateCounts {
 }
 
 /**
- * exact mode (DESIGN.md section 5): `G = sum_u x_u x_u'`, and for each touched catalog item i
+ * exact mode (docs/federation.md): `G = sum_u x_u x_u'`, and for each touched catalog item i
  * (ascending indices) `A_i = sum_{u observed i} (c_ui - 1) x_u x_u'` (packed upper triangle)
  * and `b_i = sum_{u observed i} c_ui x_u`.
  */

@@ -60,7 +60,7 @@ interface Candidate {
 }
 
 /**
- * Check the update files of a round against the current global (DESIGN.md section 5), in
+ * Check the update files of a round against the current global (docs/federation.md), in
  * order: format, version, size limits, checksum, meta fields, shapes and finite values
  * (decodeUpdateFile); then federation id, round, base checksum, mode, factor count and catalog
  * range; then duplicate client ids (the same file twice keeps one copy; different files with

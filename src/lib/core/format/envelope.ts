@@ -3,7 +3,7 @@ import { Sha256 } from './sha256';
 import { decodeTensor, encodeTensor, type TensorArray, type TensorRecord } from './tensor_codec';
 
 /**
- * The musicrec file envelope (DESIGN.md section 6):
+ * The musicrec file envelope (docs/federation.md, File formats):
  * `{format: 'musicrec', version, kind, created_at, meta, tensors: {name: {dtype, shape, data}},
  * checksum: 'sha256:<hex>'}`, where the checksum is the SHA-256 of the canonical JSON of the
  * envelope without its `checksum` field.
