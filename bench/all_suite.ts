@@ -48,35 +48,31 @@ export interface AllResults {
 	readonly cpu_model: string;
 	readonly runs: RunResult[];
 	/** Set by `mergeResults` (report.ts): runs that came from later `all --only` files. */
-	readonly later?: readonly { date: string; names: string[] }[];
+	readonly later?: readonly { date: string; names: string[]; machine?: string }[];
 }
 
 /** Every figure the benchmark table (docs/benchmarks.md) shows, in the order it shows them. */
 export const PLAN: readonly PlannedRun[] = [
+	...(
+		[
+			['lastfm', 64, 1],
+			['lastfm', 64, 2],
+			['lastfm', 32, 1],
+			['lastfm', 32, 2],
+			['kkbox10k', 64, 1],
+			['synthetic', 32, 1],
+			['synthetic', 32, 2]
+		] as const
+	).map(([dataset, factors, threads]) => ({
+		name: `compare-${dataset === 'kkbox10k' ? 'kkbox' : dataset}-f${factors}-t${threads}`,
+		suite: 'compare',
+		args: [
+			...['--dataset', dataset, '--factors', String(factors), '--threads', String(threads)],
+			...['--repeats', '3']
+		]
+	})),
+	// The kernel's arithmetic rate against a matMul of the same run (no implicit figure).
 	{ name: 'als-lastfm-f64-t1', suite: 'als', args: ['--dataset', 'lastfm', '--factors', '64'] },
-	{
-		name: 'als-lastfm-f64-t2',
-		suite: 'als',
-		args: ['--dataset', 'lastfm', '--factors', '64', '--threads', '2']
-	},
-	{
-		name: 'als-lastfm-f64-ops',
-		suite: 'als',
-		args: ['--dataset', 'lastfm', '--factors', '64', '--solver', 'ops']
-	},
-	{ name: 'als-lastfm-f32-t1', suite: 'als', args: ['--dataset', 'lastfm', '--factors', '32'] },
-	{
-		name: 'als-lastfm-f32-t2',
-		suite: 'als',
-		args: ['--dataset', 'lastfm', '--factors', '32', '--threads', '2']
-	},
-	{ name: 'als-kkbox-f64-t1', suite: 'als', args: ['--dataset', 'kkbox10k', '--factors', '64'] },
-	{ name: 'als-synthetic-f32-t1', suite: 'als', args: ['--dataset', 'synthetic'] },
-	{
-		name: 'als-synthetic-f32-t2',
-		suite: 'als',
-		args: ['--dataset', 'synthetic', '--threads', '2']
-	},
 	...POISON_ATTACKS.flatMap(({ key, args }) =>
 		(key === 'none' ? ['on'] : ['on', 'off']).map((robust) => ({
 			name: `poison-kkbox-${key}-robust-${robust}`,

@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { allSuite } from './all_suite';
 import { alsSuite } from './als_suite';
+import { compareSuite, ReferenceUnavailableError } from './compare_suite';
 import { appWeightSuite } from './app_weight_suite';
 import { Options, parseArgs } from './args';
 import { browserFullSuite } from './browser_full_suite';
@@ -21,6 +22,10 @@ import { tuneSuite } from './tune_suite';
  *   als   --dataset kkbox10k|lastfm|synthetic [--factors F] [--iterations I] [--backend wasm|cpu]
  *         [--convention hkv|implicit] [--alpha A] [--regularization R] [--cg-steps S]
  *         [--weighting W] [--seeds N] [--seed S] [--users U --items I --nnz Z] [--out FILE]
+ *   compare --dataset kkbox10k|lastfm|synthetic|FILE [--factors F] [--threads T] [--repeats R]
+ *         [--iterations I] [--alpha A] [--regularization R] [--weighting W] [--seed S]
+ *         [--reference DIR] [--keep-split DIR]   implicit 0.7.2 and musicrec alternating on one split written as
+ *         Matrix Market; exits with 3 when the reference cannot be built
  *   app-weight [--build DIR]   first-load JS per route and precache size of the built site
  *   browser [--build DIR] [--runs N]   demo load, training beside the same fit in Node,
  *                              open-to-recommendations, long tasks, probe (headless Chromium)
@@ -56,6 +61,9 @@ async function main(): Promise<void> {
 	switch (suite) {
 		case 'als':
 			records = await alsSuite(options);
+			break;
+		case 'compare':
+			records = await compareSuite(options);
 			break;
 		case 'app-weight':
 			records = appWeightSuite(options);
@@ -95,7 +103,7 @@ async function main(): Promise<void> {
 			break;
 		default:
 			throw new Error(
-				`unknown suite "${suite}" (known: all, table, als, browser-full, tune, app-weight, browser, federation, ingest, recommend, threads, ingest-browser, lighthouse)`
+				`unknown suite "${suite}" (known: all, table, als, compare, browser-full, tune, app-weight, browser, federation, ingest, recommend, threads, ingest-browser, lighthouse)`
 			);
 	}
 	mkdirSync(dirname(out), { recursive: true });
@@ -113,7 +121,7 @@ function summarize(record: object): string {
 }
 
 main().catch((e: unknown) => {
-	if (e instanceof DatasetMissingError) {
+	if (e instanceof DatasetMissingError || e instanceof ReferenceUnavailableError) {
 		console.error(e.message);
 		process.exit(3);
 	}

@@ -83,7 +83,10 @@ export async function fit(
 			const t0 = tf.util.now();
 			x = replace(x, plan.solveUsers(x, y));
 			y = replace(y, plan.solveItems(y, x));
-			const loss = options.computeLoss === false ? await finiteMarker(x, y) : await plan.loss(x, y);
+			const loss =
+				options.computeLoss === false
+					? await finiteMarker(x, sweep === p.iterations ? y : undefined)
+					: await plan.loss(x, y);
 			if (!Number.isFinite(loss)) {
 				throw new MusicrecError(
 					'als/not-finite',
@@ -165,9 +168,16 @@ function replace(old: tf.Tensor2D, next: tf.Tensor2D): tf.Tensor2D {
 	return next;
 }
 
-/** |X|^2 + |Y|^2: finite exactly when no factor is NaN or infinite (barring overflow). */
-async function finiteMarker(x: tf.Tensor2D, y: tf.Tensor2D): Promise<number> {
-	const s = tf.tidy(() => tf.add(tf.sum(tf.square(x)), tf.sum(tf.square(y))));
+/**
+ * |X|^2 (+ |Y|^2 when given): finite exactly when no factor is NaN or infinite (barring
+ * overflow). X alone suffices between sweeps: a non-finite y_i makes G = Y'Y, hence every x_u
+ * of the next sweep, non-finite; the last sweep checks Y too.
+ */
+async function finiteMarker(x: tf.Tensor2D, y?: tf.Tensor2D): Promise<number> {
+	const s = tf.tidy(() => {
+		const sx = tf.sum(tf.square(x));
+		return y ? tf.add(sx, tf.sum(tf.square(y))) : sx;
+	});
 	try {
 		return (await s.data())[0];
 	} finally {
@@ -192,8 +202,35 @@ function checkMatrix(m: Csr): void {
 	}
 }
 
-/** Let other tasks (a cancel message, a progress repaint) run between sweeps. */
+/**
+ * Let other tasks (a cancel message, a progress repaint) run between sweeps: `setImmediate`
+ * in Node, a MessageChannel round trip in browsers and workers (a nested `setTimeout(0)` is
+ * clamped to 4 ms there), `setTimeout` otherwise.
+ */
 function yieldToEventLoop(): Promise<void> {
-	const timer = (globalThis as { setTimeout?: (cb: () => void, ms: number) => unknown }).setTimeout;
-	return new Promise((resolve) => (timer ? timer(resolve, 0) : resolve()));
+	const g = globalThis as {
+		setImmediate?: (cb: () => void) => unknown;
+		MessageChannel?: new () => {
+			port1: { onmessage: (() => void) | null; close(): void };
+			port2: { postMessage(m: unknown): void; close(): void };
+		};
+		setTimeout?: (cb: () => void, ms: number) => unknown;
+	};
+	return new Promise((resolve) => {
+		if (g.setImmediate) {
+			g.setImmediate(resolve);
+		} else if (g.MessageChannel) {
+			const channel = new g.MessageChannel();
+			channel.port1.onmessage = () => {
+				channel.port1.close();
+				channel.port2.close();
+				resolve();
+			};
+			channel.port2.postMessage(null);
+		} else if (g.setTimeout) {
+			g.setTimeout(resolve, 0);
+		} else {
+			resolve();
+		}
+	});
 }
