@@ -19,7 +19,7 @@ export const POISON_ATTACKS: readonly { key: string; args: readonly string[] }[]
 ];
 
 /** One invocation of a suite in the `all` plan. */
-export interface PlannedRun {
+interface PlannedRun {
 	/** Stable key the benchmark table reads (bench/report.ts). */
 	readonly name: string;
 	readonly suite: string;
@@ -52,7 +52,7 @@ export interface AllResults {
 }
 
 /** Every figure the benchmark table (docs/benchmarks.md) shows, in the order it shows them. */
-export const PLAN: readonly PlannedRun[] = [
+const PLAN: readonly PlannedRun[] = [
 	...(
 		[
 			['lastfm', 64, 1],

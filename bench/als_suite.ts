@@ -52,7 +52,7 @@ export interface AlsRecord {
 	peak_rss_mb: number;
 }
 
-export interface AlsRunConfig {
+interface AlsRunConfig {
 	dataset: LoadedDataset;
 	backend: 'wasm' | 'cpu';
 	params: AlsParams;
@@ -64,7 +64,7 @@ export interface AlsRunConfig {
 }
 
 /** Split, fit on train, evaluate on test beside the popularity baseline. */
-export async function runAls(config: AlsRunConfig): Promise<AlsRecord> {
+async function runAls(config: AlsRunConfig): Promise<AlsRecord> {
 	const { dataset, params } = config;
 	const split = holdoutSplit(dataset.interactions, { seed: config.splitSeed });
 	const sweeps: number[] = [];

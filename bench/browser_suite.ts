@@ -37,7 +37,7 @@ export const SETTINGS = {
 
 export const DEMO_FILE = 'data/kkbox_train_10k.csv';
 
-export interface ProbeRow {
+interface ProbeRow {
 	backend: string;
 	ok: boolean;
 	ms?: number;
@@ -243,7 +243,7 @@ const percentile = (sorted: readonly number[], q: number): number =>
 	sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
 
 /** Top-10 latency on /recommend/ in a fresh profile (synthetic model and dataset imported). */
-export async function measureRecommendLatency(url: string) {
+async function measureRecommendLatency(url: string) {
 	const dir = mkdtempSync(join(tmpdir(), 'musicrec-bench-latency-'));
 	const browser = await launchBrowser();
 	try {

@@ -12,15 +12,6 @@ export function median(values: readonly number[]): number {
 	return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
-export function mean(values: readonly number[]): number {
-	return values.reduce((a, b) => a + b, 0) / values.length;
-}
-
-export function std(values: readonly number[]): number {
-	const m = mean(values);
-	return Math.sqrt(values.reduce((a, b) => a + (b - m) ** 2, 0) / Math.max(1, values.length - 1));
-}
-
 /**
  * Dense matMul throughput on the current backend, as the yardstick for ALS efficiency: an
  * [rows x f] by [f x cols] product, the shape of the scoring step, best of `reps` runs.

@@ -72,7 +72,7 @@ async function timeCalls(call: (k: number) => Promise<unknown>): Promise<number[
 }
 
 /** (a) p50/p99 of single-user top-10 calls on a model of seeded random factors. */
-export async function recommendLatency(
+async function recommendLatency(
 	items: number,
 	factors: number,
 	seed: number
@@ -118,7 +118,7 @@ export async function recommendLatency(
 }
 
 /** (b) fit on the whole dataset, then time top-10 for all users with their items excluded. */
-export async function recommendBatch(
+async function recommendBatch(
 	name: DatasetName,
 	factors: number,
 	iterations: number,

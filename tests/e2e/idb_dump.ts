@@ -1,7 +1,7 @@
 import type { Page } from 'playwright-core';
 
 /** SHA-256 of one object store's canonical dump, with its record count. */
-export interface StoreDigest {
+interface StoreDigest {
 	readonly records: number;
 	readonly sha256: string;
 }

@@ -5,7 +5,7 @@
  */
 
 /** Resolves in a new task after the next frame, so the previous stage is painted first. */
-export function nextFrameTask(): Promise<void> {
+function nextFrameTask(): Promise<void> {
 	return new Promise((resolve) => {
 		const later = () => setTimeout(resolve, 0);
 		if (typeof requestAnimationFrame === 'function' && document.visibilityState === 'visible') {

@@ -20,7 +20,7 @@ export interface KkboxGeneratorOptions {
 	chunkChars?: number;
 }
 
-export const KKBOX_GENERATED_HEADER =
+const KKBOX_GENERATED_HEADER =
 	'msno,song_id,source_system_tab,source_screen_name,source_type,target';
 
 /**
@@ -163,7 +163,7 @@ function ascii(s: string): Uint8Array {
  * until the next one is asked for, so only one chunk is held. `counts`, when given, receives
  * what was generated after the last chunk.
  */
-export function* kkboxCsvBytes(
+function* kkboxCsvBytes(
 	options: KkboxGeneratorOptions = {},
 	counts?: (c: KkboxGeneratedCounts) => void
 ): Generator<Uint8Array<ArrayBuffer>> {
@@ -252,16 +252,6 @@ function grownBuffer(buf: Uint8Array<ArrayBuffer>, need: number): Uint8Array<Arr
 	const next = new Uint8Array(Math.max(need, buf.length * 2));
 	next.set(buf);
 	return next;
-}
-
-/** `kkboxCsvBytes` as string chunks (the same text). */
-export function* kkboxCsvChunks(
-	options: KkboxGeneratorOptions = {},
-	counts?: (c: KkboxGeneratedCounts) => void
-): Generator<string> {
-	for (const bytes of kkboxCsvBytes(options, counts)) {
-		yield Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
-	}
 }
 
 /** Write `kkboxCsvBytes(options)` to `path` (streamed); returns the bytes written. */

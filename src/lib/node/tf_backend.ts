@@ -7,7 +7,7 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 const require = createRequire(import.meta.url);
 
 /** Folder holding the tfjs wasm binaries, with a trailing slash (Node reads them with fs). */
-export function wasmDistDir(): string {
+function wasmDistDir(): string {
 	const main = require.resolve('@tensorflow/tfjs-backend-wasm');
 	return join(dirname(main), '/');
 }

@@ -18,7 +18,7 @@ import type {
 } from '$lib/workers/federation.worker';
 import { workerFailureMessage } from './worker_failure';
 
-export class FederationTaskError extends Error {
+class FederationTaskError extends Error {
 	readonly code: string;
 	constructor(code: string, message: string) {
 		super(message);

@@ -149,7 +149,7 @@ export interface SecureClientRecord {
 }
 
 /** Page-level choices. */
-export interface FederationUi {
+interface FederationUi {
 	role?: FederationRole;
 	/** The federation the coordinator tab shows. */
 	federationId?: string;

@@ -3,7 +3,7 @@
  * chunk to `onBytes` first (for hashing, progress and keeping a copy). Multi-byte characters
  * split across chunks are decoded correctly (the decoder runs in streaming mode).
  */
-export async function* byteStreamTextChunks(
+async function* byteStreamTextChunks(
 	stream: ReadableStream<Uint8Array>,
 	onBytes?: (bytes: Uint8Array) => void
 ): AsyncGenerator<string> {

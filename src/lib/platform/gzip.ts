@@ -1,5 +1,5 @@
 /** Files larger than this (in characters) are gzipped when saved. */
-export const GZIP_THRESHOLD = 8 * 1024 * 1024;
+const GZIP_THRESHOLD = 8 * 1024 * 1024;
 
 /** Whether `bytes` start with the gzip magic number 1f 8b. */
 export function isGzip(bytes: Uint8Array): boolean {

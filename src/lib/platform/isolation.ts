@@ -12,7 +12,7 @@
 export const RELOAD_FLAG = 'musicrec:isolation-reload';
 
 /** How long the first visit waits for its service worker before starting without isolation. */
-export const CONTROL_TIMEOUT_MS = 8000;
+const CONTROL_TIMEOUT_MS = 8000;
 
 export type IsolationOutcome =
 	/** Already isolated. */

@@ -8,7 +8,7 @@ import { helperStart, kernelThreads, type KernelThreads } from '$lib/core/als/ke
 import { useAlsKernel } from '$lib/core/als/kernel/tf_kernel';
 
 /** Most threads used: the kernel's work per half-sweep is small, more rarely pays. */
-export const MAX_KERNEL_THREADS = 4;
+const MAX_KERNEL_THREADS = 4;
 
 let ready: Promise<LoadedKernel> | undefined;
 
@@ -55,7 +55,7 @@ export function useBrowserAlsKernel(
 }
 
 /** Start `helpers` module workers sharing one kernel memory. */
-export async function startBrowserKernelThreads(helpers: number): Promise<KernelThreads> {
+async function startBrowserKernelThreads(helpers: number): Promise<KernelThreads> {
 	const start = await helperStart(helpers);
 	const workers: Worker[] = [];
 	try {

@@ -6,7 +6,7 @@ import type { MetadataResponse } from '$lib/workers/metadata.worker';
 
 export type MetadataResult = Extract<MetadataResponse, { type: 'done' }>;
 
-export class MetadataError extends Error {
+class MetadataError extends Error {
 	readonly code: string;
 	constructor(code: string, message: string) {
 		super(message);

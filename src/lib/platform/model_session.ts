@@ -75,7 +75,7 @@ export async function readDataset(
  * Name of the performance measure (User Timing) of each `recommendForUser` call: the browser
  * bench reads these entries to time the Recommend page's own code path.
  */
-export const RECOMMEND_USER_MEASURE = 'musicrec:recommend-user';
+const RECOMMEND_USER_MEASURE = 'musicrec:recommend-user';
 
 /**
  * The Recommend page's measure from the submit of "For a user" until the list is in the

@@ -62,7 +62,7 @@ export function parallelHash(): StreamHash {
 }
 
 /** The same, on the calling thread. */
-export function inlineHash(): StreamHash {
+function inlineHash(): StreamHash {
 	const hash = new Sha256();
 	return {
 		update: (bytes) => void hash.update(bytes),

@@ -16,7 +16,7 @@ export interface ParseProgress {
 }
 
 /** A finished parse. */
-export interface ParseOutcome {
+interface ParseOutcome {
 	name: string;
 	summary: EdaSummary;
 	/** SHA-256 (hex) of the file bytes. */
@@ -54,7 +54,7 @@ export interface ParseJob {
 }
 
 /** Rows per second and a bytes-based ETA from a worker progress report. */
-export function progressFrom(
+function progressFrom(
 	rows: number,
 	bytes: number,
 	totalBytes: number | undefined,

@@ -47,7 +47,7 @@ export interface CoordinatorDeps {
 }
 
 /** The file kind each phase collects. */
-export const PHASE_KIND: Readonly<Record<Exclude<SecurePhase, 'done'>, EnvelopeKind>> = {
+const PHASE_KIND: Readonly<Record<Exclude<SecurePhase, 'done'>, EnvelopeKind>> = {
 	keys: 'keys',
 	masked: 'masked-update',
 	unmasking: 'unmask-shares'

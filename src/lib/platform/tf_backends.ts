@@ -34,7 +34,7 @@ export interface ThreadEnvironment {
 }
 
 /** What this global scope offers. */
-export function threadEnvironment(): ThreadEnvironment {
+function threadEnvironment(): ThreadEnvironment {
 	const g = globalThis as {
 		crossOriginIsolated?: boolean;
 		navigator?: { hardwareConcurrency?: number };
@@ -242,7 +242,7 @@ export async function selectBackend(
 }
 
 /** Live tensors and bytes of this thread's tfjs engine. */
-export interface TensorMemory {
+interface TensorMemory {
 	readonly numTensors: number;
 	readonly numBytes: number;
 }
@@ -251,7 +251,7 @@ export interface TensorMemory {
  * Diagnostics: `globalThis.musicrecTensorMemory()` reads this thread's tfjs memory (the leak
  * tests call it from outside the app's modules). Reads only; holds no reference to data.
  */
-export function exposeTensorMemory(): void {
+function exposeTensorMemory(): void {
 	(globalThis as { musicrecTensorMemory?: () => TensorMemory }).musicrecTensorMemory ??= () => {
 		// The engine's counters: what tf.memory() reports, without picking a backend first.
 		const { numTensors, numBytes } = tf.engine().state;

@@ -15,7 +15,7 @@ export interface TrainingHandle {
 	cancel(): void;
 }
 
-export class TrainingError extends Error {
+class TrainingError extends Error {
 	readonly code: string;
 	constructor(code: string, message: string) {
 		super(message);
@@ -25,7 +25,7 @@ export class TrainingError extends Error {
 }
 
 /** Milliseconds a cancelled worker gets to stop by itself before it is terminated. */
-export const CANCEL_GRACE_MS = 5000;
+const CANCEL_GRACE_MS = 5000;
 
 /** Start training in a fresh module worker; `onEvent` sees every event in order. */
 export function startTraining(

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { gatherRows, scaleRows, type RowBlock } from './row_blocks';
 
 /** Rows whose squared residual falls below this stop iterating (as in implicit). */
-export const CG_TOLERANCE = 1e-20;
+const CG_TOLERANCE = 1e-20;
 
 /**
  * Per-row sums of entry rows: out[r] = sum_{k: row(k) = r} t[k]. The block's rows are sorted,

@@ -11,7 +11,7 @@ export { halfSweep } from './sweep_plan';
 export type { AlsSolver } from './sweep_plan';
 
 /** Progress after each sweep; `loss` is the raw objective of loss.ts (NaN if not computed). */
-export interface SweepReport {
+interface SweepReport {
 	/** 1-based sweep number. */
 	readonly sweep: number;
 	readonly loss: number;
@@ -47,7 +47,7 @@ export interface FitOptions {
 	initialFactors?: { readonly userFactors?: Float32Array; readonly itemFactors?: Float32Array };
 }
 
-export const DEFAULT_MEMORY_BUDGET_BYTES = 256 * 1024 * 1024;
+const DEFAULT_MEMORY_BUDGET_BYTES = 256 * 1024 * 1024;
 
 /**
  * Fit implicit ALS (Hu, Koren, Volinsky 2008) to `matrix` (users x items, weights w) on the

@@ -34,7 +34,7 @@ export interface RowBlock {
 }
 
 /** Live `entries x f` float32 temporaries of one block solve, for the memory budget. */
-export const LIVE_ENTRY_TENSORS = 6;
+const LIVE_ENTRY_TENSORS = 6;
 
 /**
  * Split rows into consecutive blocks whose `entries x factors` float32 temporaries

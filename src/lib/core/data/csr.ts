@@ -103,13 +103,6 @@ export function transpose(m: Csr): Csr {
 	return { rows: m.cols, cols: m.rows, indptr, indices, data };
 }
 
-/** Apply `f` to every stored value, keeping the sparsity pattern. */
-export function mapValues(m: Csr, f: (v: number) => number): Csr {
-	const data = new Float32Array(m.data.length);
-	for (let k = 0; k < data.length; k++) data[k] = f(m.data[k]);
-	return { ...m, data };
-}
-
 /** Row index of every stored entry (the COO row array), e.g. for segment sums. */
 export function rowOfEntry(m: Csr): Int32Array {
 	const out = new Int32Array(nnz(m));

@@ -13,7 +13,7 @@ export const HEAD_ROWS = 50;
 export const WEIGHT_SAMPLE_SIZE = 100_000;
 
 /** pandas-style describe of a categorical column (missing values excluded). */
-export interface CategoricalDescribe {
+interface CategoricalDescribe {
 	/** Non-missing values. */
 	count: number;
 	unique: number;
@@ -30,7 +30,7 @@ export interface ValueCount {
 	target1: number;
 }
 
-export interface CategoricalSummary {
+interface CategoricalSummary {
 	/** Header name as written in the file. */
 	column: string;
 	/** Canonical lower-case name. */
@@ -69,7 +69,7 @@ export interface HistogramBin {
 }
 
 /** Shape of the interaction matrix after weighting and deduplication. */
-export interface MatrixSummary {
+interface MatrixSummary {
 	users: number;
 	items: number;
 	/** Rows that entered the matrix (after the weighting filter). */
@@ -536,7 +536,7 @@ export class EdaAccumulator {
 }
 
 /** Size, density and log2 degree histograms of an interaction matrix. */
-export function matrixSummary(m: Csr, rowsKept: number): MatrixSummary {
+function matrixSummary(m: Csr, rowsKept: number): MatrixSummary {
 	const entries = nnz(m);
 	const cells = m.rows * m.cols;
 	const density = cells > 0 ? entries / cells : 0;
@@ -552,13 +552,4 @@ export function matrixSummary(m: Csr, rowsKept: number): MatrixSummary {
 		itemsPerUser: log2Histogram(rowCounts(m)),
 		usersPerItem: log2Histogram(columnCounts(m))
 	};
-}
-
-/** Finish the streaming aggregates into the JSON summary (see `EdaAccumulator.finish`). */
-export function finishEda(
-	acc: EdaAccumulator,
-	interactions: Interactions,
-	rowsKept: number
-): EdaSummary {
-	return acc.finish(interactions, rowsKept);
 }

@@ -17,16 +17,12 @@ import { detectSchema, sniffDelimiter } from './schema';
 import { encodeWtf8 } from './wtf8';
 
 export type {
-	AbortSignalLike,
 	BadLine,
 	IngestChunk,
 	IngestOptions,
-	IngestProgress,
 	IngestResult,
 	Utf8Decoder
 } from './ingest/types';
-export { MAX_WEIGHT } from './ingest/fields';
-export { BAD_LINE_CONTENT_CHARS } from './ingest/row_sink';
 
 /** The part of the WHATWG TextEncoder ingest uses. */
 interface Utf8Encoder {

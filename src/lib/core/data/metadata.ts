@@ -9,7 +9,7 @@ import { CsvTokenizer, detachField } from './csv_tokenizer';
 import type { Interactions } from './interactions';
 import { detectMetadataKind, METADATA_COLUMNS, sniffDelimiter, type MetadataKind } from './schema';
 
-export { detectMetadataKind, METADATA_COLUMNS, type MetadataKind } from './schema';
+export { detectMetadataKind, type MetadataKind } from './schema';
 
 /** One member; `age` is undefined when `bd` is 0, not a number or outside 1..100. */
 export interface MemberInfo {

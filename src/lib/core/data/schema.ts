@@ -6,7 +6,7 @@ import type { CsvDelimiter } from './csv_tokenizer';
 export type SchemaKind = 'kkbox' | 'lastfm' | 'generic';
 
 /** A categorical column summarised by the EDA (KKBox source_* columns). */
-export interface CategoricalColumn {
+interface CategoricalColumn {
 	/** Canonical (lower-case) name. */
 	readonly key: string;
 	/** Position in the record. */
@@ -38,7 +38,7 @@ export interface Schema {
  * Other names of each role, compared after lower-casing and dropping everything but letters
  * and digits (so `artistID`, `artist_id` and `Artist ID` are one name).
  */
-export const COLUMN_ALIASES: Readonly<Record<'user' | 'item' | 'weight' | 'target', string[]>> = {
+const COLUMN_ALIASES: Readonly<Record<'user' | 'item' | 'weight' | 'target', string[]>> = {
 	user: ['user', 'userid', 'msno', 'listener', 'listenerid', 'username'],
 	item: ['item', 'itemid', 'song', 'songid', 'track', 'trackid', 'artist', 'artistid'],
 	weight: ['weight', 'plays', 'playcount', 'count', 'msplayed', 'listens', 'listencount'],
@@ -79,7 +79,7 @@ function numeric(field: string): boolean {
 }
 
 /** Columns each schema expects (matched case-insensitively, trimmed, in any order). */
-export const EXPECTED_COLUMNS: Readonly<Record<string, readonly string[]>> = {
+const EXPECTED_COLUMNS: Readonly<Record<string, readonly string[]>> = {
 	kkbox: ['msno', 'song_id', 'source_system_tab', 'source_screen_name', 'source_type', 'target'],
 	lastfm: ['userID', 'artistID', 'weight'],
 	generic: ['user', 'item'],

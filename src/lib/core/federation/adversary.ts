@@ -41,7 +41,7 @@ export interface Recovered {
 }
 
 /** Top eigenpair of a symmetric f x f matrix by power iteration (enough for rank-1 G). */
-export function topEigen(
+function topEigen(
 	m: Float64Array,
 	f: number,
 	iterations = 500

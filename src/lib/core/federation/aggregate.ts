@@ -74,7 +74,7 @@ function secantStep(
 }
 
 /** Default support a proposed song needs: two clients. */
-export const DEFAULT_MIN_SUPPORT = 2;
+const DEFAULT_MIN_SUPPORT = 2;
 
 /**
  * The summed statistics of a round's clients (float64): `G = sum_k G_k`, and by mode
@@ -127,7 +127,7 @@ function checkFits(model: GlobalModel, updates: readonly ClientUpdate[]): void {
 }
 
 /** The sums of the accepted plain updates of a round (validate them first). */
-export function sumUpdates(model: GlobalModel, updates: readonly ClientUpdate[]): StatisticSums {
+function sumUpdates(model: GlobalModel, updates: readonly ClientUpdate[]): StatisticSums {
 	checkFits(model, updates);
 	const f = model.params.factors;
 	const n = model.catalog.length;

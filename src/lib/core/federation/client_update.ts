@@ -25,7 +25,7 @@ export interface ClientUpdateOptions {
  * Per-item statistics by mode, float64: exact `A_i` (packed) and `b_i` for the touched catalog
  * items (ascending); compact `g_i` for every catalog item.
  */
-export type StatisticsPayload =
+type StatisticsPayload =
 	| {
 			readonly mode: 'exact';
 			readonly touched: Int32Array;
@@ -94,7 +94,7 @@ export function regularizedGram(model: GlobalModel): Float64Array {
 }
 
 /** `Y'Y` in float64, f x f row-major. */
-export function gramOf(rows: ArrayLike<number>, count: number, f: number): Float64Array {
+function gramOf(rows: ArrayLike<number>, count: number, f: number): Float64Array {
 	const g = new Float64Array(f * f);
 	for (let i = 0; i < count; i++) {
 		const o = i * f;

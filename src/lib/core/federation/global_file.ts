@@ -18,7 +18,7 @@ import {
 const WHAT = 'Global file';
 
 /** Default limits for global files: 512 MiB of text, 100 million values per tensor. */
-export const GLOBAL_FILE_LIMITS: EnvelopeLimits = Object.freeze({
+const GLOBAL_FILE_LIMITS: EnvelopeLimits = Object.freeze({
 	maxBytes: 512 * 1024 * 1024,
 	maxElements: 100_000_000
 });

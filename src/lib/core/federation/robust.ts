@@ -74,7 +74,7 @@ export interface RobustFlag {
 }
 
 /** Per-client scores (input order), for reports and plots. */
-export interface RobustScores {
+interface RobustScores {
 	/** |lhs - rhs| / (|lhs| + |rhs|) of check 1. */
 	readonly consistency: number[];
 	/** tr(G_k (Y'Y + lambda I)) / interactions_k. */

@@ -139,7 +139,7 @@ export interface RoundRecord {
 	readonly target_top10_rate?: number;
 }
 
-export interface CappedShare {
+interface CappedShare {
 	readonly client: number;
 	readonly weight: number;
 	readonly songs: number;

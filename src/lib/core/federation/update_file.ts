@@ -22,7 +22,7 @@ import { packedSize } from './packed_symmetric';
 const WHAT = 'Update file';
 
 /** Default limits for update files: 256 MiB of text, 50 million values per tensor. */
-export const UPDATE_FILE_LIMITS: EnvelopeLimits = Object.freeze({
+const UPDATE_FILE_LIMITS: EnvelopeLimits = Object.freeze({
 	maxBytes: 256 * 1024 * 1024,
 	maxElements: 50_000_000
 });
@@ -67,7 +67,7 @@ export interface ExactPayload {
  * compact mode: G and `g_i = sum_{u observed i} ((c_ui - 1)(x_u.y_i) - c_ui) x_u` for every
  * catalog item (zero rows for untouched items).
  */
-export interface CompactPayload {
+interface CompactPayload {
 	readonly mode: 'compact';
 	/** G, [f, f] row-major. */
 	readonly gram: Float32Array;
@@ -92,7 +92,7 @@ export interface SongProposals {
 }
 
 /** Longest song id a proposal may carry. */
-export const MAX_SONG_ID_LENGTH = 256;
+const MAX_SONG_ID_LENGTH = 256;
 
 /** One client's contribution to a round. Carries no user ids, user factors or rows. */
 export interface ClientUpdate {
@@ -180,7 +180,7 @@ function tensor(
 }
 
 /** Throw 'federation/not-finite' naming the tensor, row and column of the first NaN/Infinity. */
-export function checkFinite(array: Float32Array, cols: number, field: string): void {
+function checkFinite(array: Float32Array, cols: number, field: string): void {
 	for (let k = 0; k < array.length; k++) {
 		if (!Number.isFinite(array[k])) {
 			const row = Math.floor(k / cols);

@@ -4,7 +4,7 @@ import { envelopeChecksum, type PublishedGlobal } from './global_file';
 import { decodeUpdateFile, type ClientUpdate, type UpdatePayload } from './update_file';
 import { fmt, median } from './round_statistics';
 
-export interface OutlierPolicy {
+interface OutlierPolicy {
 	/** 'reject' drops an outlier update; 'clip' scales it down to the threshold. */
 	readonly action: 'clip' | 'reject';
 	/** An update is an outlier when a norm exceeds this multiple of the round's median. */
@@ -13,7 +13,7 @@ export interface OutlierPolicy {
 	readonly minUpdates: number;
 }
 
-export const DEFAULT_OUTLIER_POLICY: OutlierPolicy = Object.freeze({
+const DEFAULT_OUTLIER_POLICY: OutlierPolicy = Object.freeze({
 	action: 'reject',
 	multiple: 100,
 	minUpdates: 3
@@ -27,9 +27,9 @@ export interface ValidationOptions {
 }
 
 /** Default cap on the songs one update may propose. */
-export const DEFAULT_MAX_PROPOSALS = 100_000;
+const DEFAULT_MAX_PROPOSALS = 100_000;
 
-export interface Rejection {
+interface Rejection {
 	/** Position of the file in the input list. */
 	readonly index: number;
 	/** Present when the file was readable far enough to name its client. */
@@ -39,7 +39,7 @@ export interface Rejection {
 	readonly reason: string;
 }
 
-export interface Clipping {
+interface Clipping {
 	readonly index: number;
 	readonly clientId: string;
 	/** Every tensor of the update was multiplied by this factor (< 1). */

@@ -8,9 +8,9 @@ import { decodeTensor, encodeTensor, type TensorArray, type TensorRecord } from 
  * checksum: 'sha256:<hex>'}`, where the checksum is the SHA-256 of the canonical JSON of the
  * envelope without its `checksum` field.
  */
-export const ENVELOPE_FORMAT = 'musicrec';
+const ENVELOPE_FORMAT = 'musicrec';
 /** The newest envelope version this code writes and the only one it reads. */
-export const ENVELOPE_VERSION = 1;
+const ENVELOPE_VERSION = 1;
 
 /**
  * What a file holds: a model, a federation's global or plain update, or one message of a secure
@@ -26,7 +26,7 @@ export type EnvelopeKind =
 	| 'masked-update'
 	| 'unmask-request'
 	| 'unmask-shares';
-export const ENVELOPE_KINDS: readonly EnvelopeKind[] = [
+const ENVELOPE_KINDS: readonly EnvelopeKind[] = [
 	'model',
 	'global',
 	'update',

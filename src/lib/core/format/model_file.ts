@@ -5,7 +5,7 @@ import type { DatasetRef, ModelMeta, ModelMetrics, ModelRecord } from '../model_
 import { decodeEnvelope, encodeEnvelope, type EnvelopeLimits } from './envelope';
 
 /** Default limits for model files: 512 MiB of text, 100 million values per factor matrix. */
-export const MODEL_FILE_LIMITS: EnvelopeLimits = Object.freeze({
+const MODEL_FILE_LIMITS: EnvelopeLimits = Object.freeze({
 	maxBytes: 512 * 1024 * 1024,
 	maxElements: 100_000_000
 });

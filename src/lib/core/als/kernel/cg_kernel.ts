@@ -10,7 +10,7 @@ export interface WasmMemory {
 	grow(pages: number): number;
 }
 /** A compiled WebAssembly.Module (opaque; structured-cloneable to workers). */
-export type WasmModule = object;
+type WasmModule = object;
 /** The functions kernels/als_cg.ts exports. */
 export interface KernelExports {
 	heapBase(): number;
@@ -46,7 +46,7 @@ interface WasmApi {
 
 const PAGE = 65536;
 /** Shared memories need a maximum: the whole 32-bit space, reserved lazily by the engine. */
-export const SHARED_MAXIMUM_PAGES = 65536;
+const SHARED_MAXIMUM_PAGES = 65536;
 
 function wasmApi(): WasmApi {
 	const api = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
@@ -55,7 +55,7 @@ function wasmApi(): WasmApi {
 }
 
 /** Compile the kernel: the private-memory build, or the shared-memory build for threads. */
-export function compileAlsKernel(shared: boolean): Promise<WasmModule> {
+function compileAlsKernel(shared: boolean): Promise<WasmModule> {
 	return wasmApi().compile(decodeBase64(shared ? ALS_CG_WASM_SHARED : ALS_CG_WASM));
 }
 
@@ -68,7 +68,7 @@ export async function privateKernel(): Promise<{ exports: KernelExports; memory:
 }
 
 /** A new shared memory for the threaded kernel. */
-export function newSharedKernelMemory(): WasmMemory {
+function newSharedKernelMemory(): WasmMemory {
 	return new (wasmApi().Memory)({ initial: 1, maximum: SHARED_MAXIMUM_PAGES, shared: true });
 }
 

@@ -8,8 +8,8 @@ import { AlsCgKernel, type KernelThreads } from './cg_kernel';
  * F'F + lambda I). Output: the solved [rows, f]. Other backends keep the stock-op path of
  * conjugate_gradient.ts.
  */
-export const ALS_CG_KERNEL = 'MusicrecAlsCg';
-export const ALS_KERNEL_BACKENDS: readonly string[] = ['cpu', 'wasm'];
+const ALS_CG_KERNEL = 'MusicrecAlsCg';
+const ALS_KERNEL_BACKENDS: readonly string[] = ['cpu', 'wasm'];
 
 let current: AlsCgKernel | undefined;
 let pending: Promise<AlsCgKernel> | undefined;

@@ -19,7 +19,7 @@ interface StreamReader {
 }
 
 /** Whether `bytes` start with the gzip magic number (1F 8B). */
-export function isGzip(bytes: Uint8Array): boolean {
+function isGzip(bytes: Uint8Array): boolean {
 	return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 }
 

@@ -9,7 +9,7 @@ import { resolveWeighting } from '../weights';
 import type { CountWeighting, KkboxWeighting, Weighting } from '../weights';
 import type { AbortSignalLike, BadLine, IngestResult } from './types';
 
-export const BAD_LINE_CONTENT_CHARS = 200;
+const BAD_LINE_CONTENT_CHARS = 200;
 const ABORT_CHECK_ROWS = 16_384;
 
 export function cancelled(signal: AbortSignalLike): MusicrecError {

@@ -9,7 +9,7 @@ export interface AbortSignalLike {
 	readonly reason?: unknown;
 }
 
-export interface IngestProgress {
+interface IngestProgress {
 	/** Data rows read so far. */
 	rows: number;
 	/** Characters of text consumed so far (whole chunks, after decoding). */

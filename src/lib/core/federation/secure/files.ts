@@ -102,7 +102,7 @@ export interface Checked<T> {
 }
 
 /** Text limits per kind (characters; a bound on bytes for these ASCII files). */
-export const SECURE_FILE_LIMITS: Readonly<Record<SecureKind, EnvelopeLimits>> = Object.freeze({
+const SECURE_FILE_LIMITS: Readonly<Record<SecureKind, EnvelopeLimits>> = Object.freeze({
 	keys: { maxBytes: 64 * 1024, maxElements: 0 },
 	roster: { maxBytes: 4 * 1024 * 1024, maxElements: 0 },
 	'masked-update': { maxBytes: 768 * 1024 * 1024, maxElements: 200_000_000 },
@@ -110,7 +110,7 @@ export const SECURE_FILE_LIMITS: Readonly<Record<SecureKind, EnvelopeLimits>> = 
 	'unmask-shares': { maxBytes: 64 * 1024 * 1024, maxElements: 0 }
 });
 
-export type SecureKind = Extract<
+type SecureKind = Extract<
 	EnvelopeKind,
 	'keys' | 'roster' | 'masked-update' | 'unmask-request' | 'unmask-shares'
 >;

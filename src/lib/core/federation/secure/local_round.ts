@@ -19,7 +19,7 @@ export interface LocalRoundOptions {
 }
 
 /** Everything that crossed the wire, per phase (what an honest-but-curious coordinator holds). */
-export interface RoundTranscript {
+interface RoundTranscript {
 	readonly keys: string[];
 	readonly roster: string;
 	/** Masked update of client k, or undefined when it dropped after the keys. */

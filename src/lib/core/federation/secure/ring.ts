@@ -14,8 +14,8 @@ import { MusicrecError } from '../../errors';
 /** Default scale: 24 fractional bits, a resolution of 2^-24 (about 6e-8) per value. */
 export const DEFAULT_SCALE_BITS = 24;
 /** Scales a global may ask for. */
-export const MIN_SCALE_BITS = 8;
-export const MAX_SCALE_BITS = 40;
+const MIN_SCALE_BITS = 8;
+const MAX_SCALE_BITS = 40;
 
 const TWO_32 = 2 ** 32;
 
