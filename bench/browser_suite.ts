@@ -12,8 +12,8 @@ import { Rng } from '../src/lib/core/random';
 import { readTextChunks } from '../src/lib/node/files';
 import { useBackend } from '../src/lib/node/tf_backend';
 import { useNodeAlsKernel } from '../src/lib/node/kernel_threads';
-import { launchBrowser } from '../tests/e2e/browser';
-import { serveStatic } from '../tests/e2e/static_server';
+import { launchBrowser } from '../tools/browser';
+import { serveStatic } from '../tools/static_server';
 import type { Options } from './args';
 import { round } from './measure';
 

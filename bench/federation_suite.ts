@@ -1,8 +1,7 @@
 import { alsParams } from '../src/lib/core/als/params';
-import { CsvTokenizer } from '../src/lib/core/data/csv_tokenizer';
-import type { Interactions } from '../src/lib/core/data/interactions';
 import { nnz } from '../src/lib/core/data/csr';
 import { ownersFromLabels } from '../src/lib/core/federation/partition';
+import { majorityLabels } from '../src/lib/core/federation/user_labels';
 import {
 	ALL_ATTACK_KINDS,
 	defaultAttackFactor,
@@ -107,42 +106,6 @@ const DEFAULT_REGULARIZATION: Record<DatasetName, number> = {
 	synthetic: 0.05
 };
 
-/**
- * Most frequent `source_system_tab` of each user of `data` (ties: the tab met first), read by
- * streaming the KKBox CSV; users whose rows have no tab get null.
- */
-export async function majorityTabs(path: string, data: Interactions): Promise<(string | null)[]> {
-	const counts: Map<string, number>[] = Array.from({ length: data.users.size }, () => new Map());
-	let msnoCol = -1;
-	let tabCol = -1;
-	const tokenizer = new CsvTokenizer(',', (fields) => {
-		if (msnoCol < 0) {
-			msnoCol = fields.indexOf('msno');
-			tabCol = fields.indexOf('source_system_tab');
-			if (msnoCol < 0 || tabCol < 0) throw new Error(`${path}: no msno / source_system_tab`);
-			return;
-		}
-		const u = data.users.indexOf(fields[msnoCol]);
-		const tab = fields[tabCol];
-		if (u === undefined || !tab) return;
-		const c = counts[u];
-		c.set(tab, (c.get(tab) ?? 0) + 1);
-	});
-	for await (const chunk of readTextChunks(path)) tokenizer.push(chunk);
-	tokenizer.end();
-	return counts.map((c) => {
-		let best: string | null = null;
-		let bestCount = 0;
-		for (const [tab, n] of c) {
-			if (n > bestCount) {
-				best = tab;
-				bestCount = n;
-			}
-		}
-		return best;
-	});
-}
-
 export async function federationSuite(options: Options): Promise<FederationRecord[]> {
 	const name = options.choice('dataset', DATASETS, 'kkbox10k');
 	const mode = options.choice('mode', ['exact', 'compact'] as const, 'exact');
@@ -209,7 +172,10 @@ export async function federationSuite(options: Options): Promise<FederationRecor
 	let owner: Int32Array | undefined;
 	let labels: string[] | undefined;
 	if (split === 'tab') {
-		const partition = ownersFromLabels(await majorityTabs(DATASET_FILES.kkbox10k, data), clients);
+		const partition = ownersFromLabels(
+			await majorityLabels(readTextChunks(DATASET_FILES.kkbox10k), data),
+			clients
+		);
 		owner = partition.owner;
 		labels = partition.labels;
 		clients = labels.length;

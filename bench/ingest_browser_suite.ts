@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { KKBOX_FULL_ROWS, writeKkboxCsv } from '../src/lib/node/kkbox_generator';
-import { launchBrowser } from '../tests/e2e/browser';
-import { serveStatic } from '../tests/e2e/static_server';
+import { launchBrowser } from '../tools/browser';
+import { serveStatic } from '../tools/static_server';
 import type { Options } from './args';
 import { round } from './measure';
 

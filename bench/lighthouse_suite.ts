@@ -15,8 +15,8 @@ import { gzipSync } from 'node:zlib';
 import * as chromeLauncher from 'chrome-launcher';
 import lighthouse from 'lighthouse';
 import { chromium } from 'playwright-core';
-import { CONTENT_TYPES } from '../tests/e2e/static_server';
-import { chromiumPath } from '../tests/e2e/browser';
+import { CONTENT_TYPES } from '../tools/static_server';
+import { chromiumPath } from '../tools/browser';
 import type { Options } from './args';
 import { mendBlobSizes, type DevtoolsEvent } from './lighthouse_log';
 import { round } from './measure';
@@ -50,7 +50,7 @@ export interface LighthouseRecord {
 const ROUTES = ['/', '/models/', '/recommend/', '/federation/', '/settings/'];
 const CATEGORIES = ['performance', 'accessibility', 'best-practices'];
 
-/** The flags of tests/e2e/browser.ts, headless, for a Chromium that Lighthouse drives. */
+/** The flags of tools/browser.ts, headless, for a Chromium that Lighthouse drives. */
 const CHROME_FLAGS = [
 	'--headless=new',
 	'--no-sandbox',

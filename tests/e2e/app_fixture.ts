@@ -1,8 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll } from 'vitest';
-import { launchBrowser } from './browser';
-import { serveStatic } from './static_server';
+import { launchBrowser } from '../../tools/browser';
+import { serveStatic } from '../../tools/static_server';
 
 export interface AppFixture {
 	/** Root URL of the served build, with a trailing slash. */

@@ -3,8 +3,8 @@ import type { ConsoleMessage, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeModelFile } from '../../src/lib/core/format/model_file';
 import type { ModelRecord } from '../../src/lib/core/model_record';
-import { launchBrowser } from './browser';
-import { serveStatic } from './static_server';
+import { launchBrowser } from '../../tools/browser';
+import { serveStatic } from '../../tools/static_server';
 
 const MODEL = 'flow model';
 

@@ -3,8 +3,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser } from './browser';
-import { serveStatic } from './static_server';
+import { launchBrowser } from '../../tools/browser';
+import { serveStatic } from '../../tools/static_server';
 
 /** A small Last.fm-style file: user u listens to artists 1..u+1 with weight 10 * u + a. */
 function lastfmFile(): { text: string; rows: number; users: number; items: number } {

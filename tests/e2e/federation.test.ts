@@ -10,8 +10,8 @@ import { Rng } from '../../src/lib/core/random';
 import { readGlobalFile } from '../../src/lib/core/federation/global_file';
 import { decodeUpdateFile, encodeUpdateFile } from '../../src/lib/core/federation/update_file';
 import { readTextChunks } from '../../src/lib/node/files';
-import { launchBrowser } from './browser';
-import { serveStatic } from './static_server';
+import { launchBrowser } from '../../tools/browser';
+import { serveStatic } from '../../tools/static_server';
 import { loadOwnFile, openFederationTab, waitForDataset } from './seed';
 
 const OUT = 'test-results/federation';

@@ -2,9 +2,9 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeUpdateFile } from '../../src/lib/core/federation/update_file';
-import { launchBrowser } from './browser';
+import { launchBrowser } from '../../tools/browser';
 import { loadOwnFile, modelRow, openFederationTab, trainModel } from './seed';
-import { serveStatic } from './static_server';
+import { serveStatic } from '../../tools/static_server';
 
 const OUT = 'test-results/federation_catalog';
 

@@ -15,9 +15,9 @@ import { decodeMaskedUpdate, decodeRoster } from '../../src/lib/core/federation/
 import { vectorLayout } from '../../src/lib/core/federation/secure/statistics_vector';
 import { ingest } from '../../src/lib/core/data/ingest';
 import { Rng } from '../../src/lib/core/random';
-import { chromiumPath } from './browser';
+import { chromiumPath } from '../../tools/browser';
 import { loadOwnFile, openFederationTab, waitForDataset } from './seed';
-import { serveStatic } from './static_server';
+import { serveStatic } from '../../tools/static_server';
 
 const OUT = 'test-results/federation-secure';
 

@@ -2,8 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDemo } from './app_fixture';
-import { chromiumPath, launchBrowser } from './browser';
-import { serveStatic } from './static_server';
+import { chromiumPath, launchBrowser } from '../../tools/browser';
+import { serveStatic } from '../../tools/static_server';
 
 /**
  * Cross-origin isolation on a plain static host: the test server sends no COOP/COEP headers,

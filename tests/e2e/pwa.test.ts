@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser } from './browser';
+import { launchBrowser } from '../../tools/browser';
 import { modelRow, trainModel } from './seed';
-import { serveStatic } from './static_server';
+import { serveStatic } from '../../tools/static_server';
 
 /**
  * Installability and offline use (Lighthouse 12 has no PWA category any more, so the checks

@@ -10,7 +10,7 @@ import {
 	splitByUsers
 } from '../../../src/lib/core/federation/partition';
 import { readTextChunks } from '../../../src/lib/node/files';
-import { majorityTabs } from '../../../bench/federation_suite';
+import { majorityLabels } from '../../../src/lib/core/federation/user_labels';
 
 describe('split by a per-user label (KKBox source_system_tab)', () => {
 	it('one client per label, null under other, rare labels merged when capped', () => {
@@ -52,7 +52,7 @@ describe('split by a per-user label (KKBox source_system_tab)', () => {
 		expect(even.map((s) => s.users.length).sort()).toEqual([7, 7, 8, 8]);
 	});
 
-	it('majorityTabs: each user gets the tab of most of their rows', async () => {
+	it('majorityLabels: each user gets the tab of most of their rows', async () => {
 		const dir = mkdtempSync(join(tmpdir(), 'tabs-'));
 		const path = join(dir, 'train.csv');
 		const rows = [
@@ -73,8 +73,25 @@ describe('split by a per-user label (KKBox source_system_tab)', () => {
 				'\n'
 		);
 		const { interactions } = await ingest(readTextChunks(path));
-		const tabs = await majorityTabs(path, interactions);
+		const tabs = await majorityLabels(readTextChunks(path), interactions);
 		const byUser = Object.fromEntries(interactions.users.toArray().map((id, u) => [id, tabs[u]]));
 		expect(byUser).toEqual({ u1: 'my library', u2: 'search', u3: null, u4: 'radio' });
+	});
+
+	it('majorityLabels: sniffs the separator, reads other column names, and says which column is missing', async () => {
+		const text = 'user;item;tab\nu1;s1;a\nu1;s2;b\nu1;s3;b\nu2;s1;a\n';
+		const { interactions } = await ingest(
+			(async function* () {
+				yield 'user;item\nu1;s1\nu1;s2\nu1;s3\nu2;s1\n';
+			})()
+		);
+		// Chunks cut inside the header line.
+		const tabs = await majorityLabels([text.slice(0, 5), text.slice(5)], interactions, {
+			user: 'user',
+			label: 'tab'
+		});
+		const byUser = Object.fromEntries(interactions.users.toArray().map((id, u) => [id, tabs[u]]));
+		expect(byUser).toEqual({ u1: 'b', u2: 'a' });
+		await expect(majorityLabels([text], interactions)).rejects.toThrow(/no msno column/);
 	});
 });
