@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { fit } from '../src/lib/core/als/fit';
-import { alsParams, type AlsParams } from '../src/lib/core/als/params';
+import { ALS_PARAM_SPEC, alsParams, type AlsParams } from '../src/lib/core/als/params';
 import { nnz } from '../src/lib/core/data/csr';
 import { evaluateWithBaseline } from '../src/lib/core/eval/evaluate';
 import { holdoutSplit } from '../src/lib/core/eval/split';
@@ -141,12 +141,12 @@ export async function alsSuite(options: Options): Promise<AlsRecord[]> {
 	const firstSeed = options.number('seed', 1);
 	const params = alsParams({
 		factors: options.number('factors', DEFAULT_FACTORS[name]),
-		iterations: options.number('iterations', 15),
-		regularization: options.number('regularization', 0.05),
-		alpha: options.number('alpha', 1),
-		cgSteps: options.number('cg-steps', 3),
+		iterations: options.number('iterations', ALS_PARAM_SPEC.iterations.default),
+		regularization: options.number('regularization', ALS_PARAM_SPEC.regularization.default),
+		alpha: options.number('alpha', ALS_PARAM_SPEC.alpha.default),
+		cgSteps: options.number('cg-steps', ALS_PARAM_SPEC.cgSteps.default),
 		convention: options.choice('convention', ['hkv', 'implicit'] as const, 'implicit'),
-		seed: options.number('init-seed', 42)
+		seed: options.number('init-seed', ALS_PARAM_SPEC.seed.default)
 	});
 	const weighting = options.optionalString('weighting');
 	const solver = options.choice('solver', ['auto', 'kernel', 'ops'] as const, 'auto');

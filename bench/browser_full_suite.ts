@@ -1,3 +1,4 @@
+import { ALS_PARAM_SPEC } from '../src/lib/core/als/params';
 import {
 	cpSync,
 	existsSync,
@@ -63,7 +64,7 @@ function chromiumRssMb(): number {
 export async function browserFullSuite(options: Options): Promise<BrowserFullRecord[]> {
 	const rows = options.number('rows', KKBOX_FULL_ROWS);
 	const factors = options.number('factors', 32);
-	const iterations = options.number('iterations', 15);
+	const iterations = options.number('iterations', ALS_PARAM_SPEC.iterations.default);
 	const buildDir = options.string('build', 'build');
 	options.assertAllUsed();
 	if (!existsSync(join(buildDir, 'index.html'))) throw new Error('run npx vite build first');

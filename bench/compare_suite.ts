@@ -18,7 +18,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { once } from 'node:events';
 import { fit } from '../src/lib/core/als/fit';
-import { alsParams, type AlsParams } from '../src/lib/core/als/params';
+import { ALS_PARAM_SPEC, alsParams, type AlsParams } from '../src/lib/core/als/params';
 import { nnz, type Csr } from '../src/lib/core/data/csr';
 import { ingest } from '../src/lib/core/data/ingest';
 import { matrixMarketChunks } from '../src/lib/core/data/matrix_market';
@@ -114,12 +114,12 @@ export async function compareSuite(options: Options): Promise<CompareRecord[]> {
 		: undefined;
 	const params = alsParams({
 		factors: options.number('factors', named ? DEFAULT_FACTORS[named] : 64),
-		iterations: options.number('iterations', 15),
-		regularization: options.number('regularization', 0.05),
-		alpha: options.number('alpha', 1),
-		cgSteps: options.number('cg-steps', 3),
+		iterations: options.number('iterations', ALS_PARAM_SPEC.iterations.default),
+		regularization: options.number('regularization', ALS_PARAM_SPEC.regularization.default),
+		alpha: options.number('alpha', ALS_PARAM_SPEC.alpha.default),
+		cgSteps: options.number('cg-steps', ALS_PARAM_SPEC.cgSteps.default),
 		convention: 'implicit',
-		seed: options.number('init-seed', 42)
+		seed: options.number('init-seed', ALS_PARAM_SPEC.seed.default)
 	});
 	const threads = options.number('threads', 2);
 	const repeats = options.number('repeats', 3);

@@ -1,4 +1,4 @@
-import { alsParams } from '../src/lib/core/als/params';
+import { ALS_PARAM_SPEC, alsParams } from '../src/lib/core/als/params';
 import { nnz } from '../src/lib/core/data/csr';
 import { ownersFromLabels } from '../src/lib/core/federation/partition';
 import { majorityLabels } from '../src/lib/core/federation/user_labels';
@@ -118,7 +118,7 @@ export async function federationSuite(options: Options): Promise<FederationRecor
 		regularization: options.number('regularization', DEFAULT_REGULARIZATION[name]),
 		alpha: options.number('alpha', DEFAULT_ALPHA[name]),
 		convention: options.choice('convention', ['hkv', 'implicit'] as const, 'implicit'),
-		seed: options.number('init-seed', 42)
+		seed: options.number('init-seed', ALS_PARAM_SPEC.seed.default)
 	});
 	const weighting = options.optionalString('weighting');
 	const synthetic = {

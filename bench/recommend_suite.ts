@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { fit } from '../src/lib/core/als/fit';
 import { AlsModel } from '../src/lib/core/als/model';
-import { alsParams } from '../src/lib/core/als/params';
+import { ALS_PARAM_SPEC, alsParams } from '../src/lib/core/als/params';
 import { nnz } from '../src/lib/core/data/csr';
 import { Rng } from '../src/lib/core/random';
 import { useBackend } from '../src/lib/node/tf_backend';
@@ -187,7 +187,7 @@ export async function recommendSuite(
 	const name = options.choice('dataset', ['lastfm', 'synthetic'] as const, fallback);
 	const items = options.number('items', 100_000);
 	const factors = options.number('factors', 64);
-	const iterations = options.number('iterations', 15);
+	const iterations = options.number('iterations', ALS_PARAM_SPEC.iterations.default);
 	const runs = options.number('runs', 5);
 	const seed = options.number('seed', 1);
 	options.assertAllUsed();

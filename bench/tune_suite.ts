@@ -1,5 +1,5 @@
 import { fit } from '../src/lib/core/als/fit';
-import { alsParams, type AlsParams } from '../src/lib/core/als/params';
+import { ALS_PARAM_SPEC, alsParams, type AlsParams } from '../src/lib/core/als/params';
 import { evaluateRanker } from '../src/lib/core/eval/evaluate';
 import { PopularityRanker } from '../src/lib/core/eval/popularity';
 import { holdoutSplit, validationSplit } from '../src/lib/core/eval/split';
@@ -57,7 +57,7 @@ export async function tuneSuite(options: Options): Promise<TuneRecord[]> {
 	const seed = options.number('seed', 1);
 	const base = alsParams({
 		factors: options.number('factors', 64),
-		iterations: options.number('iterations', 15),
+		iterations: options.number('iterations', ALS_PARAM_SPEC.iterations.default),
 		convention: options.choice('convention', ['hkv', 'implicit'] as const, 'implicit')
 	});
 	const weighting = options.optionalString('weighting');
