@@ -41,7 +41,7 @@ type NumericParam = Exclude<keyof AlsParams, 'convention'>;
 
 /**
  * Every ALS parameter in one place: `alsParams` checks against it and fills its defaults, and
- * the forms (Models, federation coordinator, simulation), the bench and the CLI read their
+ * the forms (Models, federation coordinator, simulation) and the bench read their
  * bounds, labels and defaults from it. Contexts that start elsewhere say why (see
  * `APP_TRAINING_PARAMS`, `FEDERATION_PARAMS`).
  */
