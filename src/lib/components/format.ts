@@ -1,5 +1,7 @@
+import type { AlsParams } from '$lib/core/als/params';
+
 /**
- * Number and date formatting with formatters built once. `Number.prototype.toLocaleString`
+ * Number, size, date and parameter formatting with formatters built once. `Number.prototype.toLocaleString`
  * builds a new Intl formatter on every call (about 0.1 ms each), which adds up to tens of
  * milliseconds of main-thread work when a summary with hundreds of numbers is rendered.
  */
@@ -33,4 +35,24 @@ export function formatDateTime(iso: string): string {
 		second: 'numeric'
 	});
 	return dateTime.format(new Date(iso));
+}
+
+/** A byte count as `512 B`, `779.8 kB` or `2.07 MB` (1 kB = 1,024 bytes). */
+export function formatBytes(n: number): string {
+	if (n < 1024) return `${n} B`;
+	if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} kB`;
+	return `${(n / 1024 / 1024).toFixed(2)} MB`;
+}
+
+/**
+ * ALS parameters on one line, e.g. `f=16 it=3 λ=0.05 α=1 (hkv)`; a federation's globals leave
+ * out the iterations (a round is one sweep), a model adds its weighting.
+ */
+export function paramsLine(
+	p: AlsParams,
+	options: { readonly iterations?: boolean; readonly weighting?: string } = {}
+): string {
+	const it = options.iterations === false ? '' : ` it=${p.iterations}`;
+	const w = options.weighting ? `, ${options.weighting}` : '';
+	return `f=${p.factors}${it} λ=${p.regularization} α=${p.alpha} (${p.convention})${w}`;
 }

@@ -1,4 +1,3 @@
-import type { AlsParams } from '$lib/core/als/params';
 import type { Weighting } from '$lib/core/data/weights';
 import type { GlobalModel } from '$lib/core/federation/global_file';
 import type { ModelRecord } from '$lib/core/model_record';
@@ -18,12 +17,7 @@ export function textBytes(text: string): number {
 	return new TextEncoder().encode(text).length;
 }
 
-/** 1,234,567 bytes -> "1.2 MB". */
-export function formatBytes(n: number): string {
-	if (n < 1024) return `${n} B`;
-	if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} kB`;
-	return `${(n / 1024 / 1024).toFixed(1)} MB`;
-}
+export { formatBytes, paramsLine } from '$lib/components/format';
 
 /** Thousands separators (the shared formatter, built once). */
 export { formatInt as int } from '$lib/components/format';
@@ -38,11 +32,6 @@ export function newFederationId(): string {
 	const a = new Uint8Array(3);
 	crypto.getRandomValues(a);
 	return 'fed-' + Array.from(a, (b) => b.toString(16).padStart(2, '0')).join('');
-}
-
-/** One-line parameter summary. */
-export function paramsLine(p: AlsParams): string {
-	return `f = ${p.factors}, lambda = ${p.regularization}, alpha = ${p.alpha} (${p.convention})`;
 }
 
 /**
