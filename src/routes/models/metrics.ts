@@ -13,9 +13,3 @@ export function formatSeconds(s: number): string {
 	const m = Math.floor(s / 60);
 	return `${m} min ${String(Math.round(s - 60 * m)).padStart(2, '0')} s`;
 }
-
-/** A file name from a model name: letters, digits, dash and underscore only. */
-export function modelFileName(name: string): string {
-	const base = name.replace(/[^A-Za-z0-9_-]+/g, '_').replace(/^_+|_+$/g, '') || 'model';
-	return `${base}.musicrec-model.json`;
-}

@@ -1,0 +1,36 @@
+/**
+ * Model files as the Models page imports and exports them. Decoding checks everything before
+ * anything is stored, so a bad file changes nothing.
+ */
+import { decodeModelFile, encodeModelFile } from '$lib/core/format/model_file';
+import type { ModelRecord } from '$lib/core/model_record';
+import type { Store } from './store_api';
+
+/**
+ * Read a model file and store it (under a fresh id when one with its id is stored already).
+ * Throws, with nothing stored, when the file is not a valid model file.
+ */
+export async function importModelFile(store: Store, text: string): Promise<ModelRecord> {
+	let record = decodeModelFile(text);
+	if ((await store.listModels()).some((m) => m.id === record.meta.id)) {
+		record = { ...record, meta: { ...record.meta, id: crypto.randomUUID() } };
+	}
+	await store.putModel(record);
+	return record;
+}
+
+/** A stored model as a model file: its text and a file name made from the model's name. */
+export async function exportModelFile(
+	store: Store,
+	id: string
+): Promise<{ text: string; fileName: string }> {
+	const record = await store.getModel(id);
+	if (!record) throw new Error('the model is no longer stored');
+	return { text: encodeModelFile(record), fileName: modelFileName(record.meta.name) };
+}
+
+/** A file name from a model name: letters, digits, dash and underscore only. */
+export function modelFileName(name: string): string {
+	const base = name.replace(/[^A-Za-z0-9_-]+/g, '_').replace(/^_+|_+$/g, '') || 'model';
+	return `${base}.musicrec-model.json`;
+}
