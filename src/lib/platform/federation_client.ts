@@ -16,16 +16,7 @@ import type {
 	SecureRequestResult,
 	ValidationSummary
 } from '$lib/workers/federation.worker';
-import { workerFailureMessage } from './worker_failure';
-
-class FederationTaskError extends Error {
-	readonly code: string;
-	constructor(code: string, message: string) {
-		super(message);
-		this.name = 'FederationTaskError';
-		this.code = code;
-	}
-}
+import { WorkerTaskError, workerFailureMessage } from './worker_failure';
 
 type ResultOf<C extends FederationCommand['type']> = C extends 'client-update'
 	? ClientResult
@@ -48,7 +39,7 @@ type ResultOf<C extends FederationCommand['type']> = C extends 'client-update'
 									: AggregateResult;
 
 /**
- * Run `command` in a worker; rejects with FederationTaskError (code 'cancelled' when `signal`
+ * Run `command` in a worker; rejects with WorkerTaskError (code 'cancelled' when `signal`
  * aborts: the worker is terminated at once).
  */
 export function runFederationTask<C extends FederationCommand>(
@@ -62,7 +53,7 @@ export function runFederationTask<C extends FederationCommand>(
 	return new Promise<ResultOf<C['type']>>((resolve, reject) => {
 		signal?.addEventListener('abort', () => {
 			worker.terminate();
-			reject(new FederationTaskError('cancelled', 'Stopped'));
+			reject(new WorkerTaskError('cancelled', 'Stopped'));
 		});
 		worker.onmessage = (e: MessageEvent<FederationEvent>) => {
 			const event = e.data;
@@ -74,7 +65,7 @@ export function runFederationTask<C extends FederationCommand>(
 					event.code === 'unknown'
 						? `The federation worker stopped unexpectedly: ${event.message}`
 						: event.message;
-				reject(new FederationTaskError(event.code, message));
+				reject(new WorkerTaskError(event.code, message));
 			} else if (
 				event.type === 'client-done' ||
 				event.type === 'catalog-done' ||
@@ -93,7 +84,7 @@ export function runFederationTask<C extends FederationCommand>(
 		};
 		worker.onerror = (e: ErrorEvent) => {
 			worker.terminate();
-			reject(new FederationTaskError('worker', workerFailureMessage('federation worker', e)));
+			reject(new WorkerTaskError('worker', workerFailureMessage('federation worker', e)));
 		};
 		worker.postMessage(command);
 	});

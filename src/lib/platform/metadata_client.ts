@@ -3,17 +3,9 @@
  * train dataset is read once however many side files follow.
  */
 import type { MetadataResponse } from '$lib/workers/metadata.worker';
+import { WorkerTaskError } from './worker_failure';
 
 export type MetadataResult = Extract<MetadataResponse, { type: 'done' }>;
-
-class MetadataError extends Error {
-	readonly code: string;
-	constructor(code: string, message: string) {
-		super(message);
-		this.name = 'MetadataError';
-		this.code = code;
-	}
-}
 
 let worker: Worker | undefined;
 let queue: Promise<unknown> = Promise.resolve();
@@ -26,12 +18,12 @@ function request(train: Blob, trainKey: string, file: Blob): Promise<MetadataRes
 	return new Promise<MetadataResult>((resolve, reject) => {
 		w.onmessage = (e: MessageEvent<MetadataResponse>) => {
 			if (e.data.type === 'done') resolve(e.data);
-			else reject(new MetadataError(e.data.code, e.data.message));
+			else reject(new WorkerTaskError(e.data.code, e.data.message));
 		};
 		w.onerror = (e: ErrorEvent) => {
 			w.terminate();
 			if (worker === w) worker = undefined;
-			reject(new MetadataError('worker', e.message || 'the metadata worker failed'));
+			reject(new WorkerTaskError('worker', e.message || 'the metadata worker failed'));
 		};
 		w.postMessage({ train, trainKey, file });
 	});

@@ -2,7 +2,7 @@ import type { BadLine } from '$lib/core/data/ingest';
 import type { EdaSummary } from '$lib/core/data/eda';
 import type { Weighting } from '$lib/core/data/weights';
 import type { ParseRequest, ParseResponse } from '$lib/workers/parse.worker';
-import { workerFailureMessage } from './worker_failure';
+import { WorkerTaskError, workerFailureMessage } from './worker_failure';
 
 /** Progress of a parse, for a progress bar. */
 export interface ParseProgress {
@@ -26,19 +26,6 @@ interface ParseOutcome {
 	rowsKept: number;
 	badLines: { count: number; first?: BadLine };
 	seconds: number;
-}
-
-/** A parse that failed or was cancelled; `message` is the core's own text. */
-export class ParseError extends Error {
-	readonly code: string;
-	readonly details: Record<string, unknown>;
-
-	constructor(code: string, message: string, details: Record<string, unknown> = {}) {
-		super(message);
-		this.name = 'ParseError';
-		this.code = code;
-		this.details = details;
-	}
 }
 
 export interface ParseOptions {
@@ -82,7 +69,7 @@ export function startParse(
 	const worker = new Worker(new URL('../workers/parse.worker.ts', import.meta.url), {
 		type: 'module'
 	});
-	let settle: { resolve(o: ParseOutcome): void; reject(e: ParseError): void } | undefined;
+	let settle: { resolve(o: ParseOutcome): void; reject(e: WorkerTaskError): void } | undefined;
 	const done = new Promise<ParseOutcome>((resolve, reject) => (settle = { resolve, reject }));
 	const finish = (): void => {
 		worker.terminate();
@@ -110,14 +97,14 @@ export function startParse(
 		} else {
 			const { reject } = settle;
 			finish();
-			reject(new ParseError(m.code, m.message, m.details));
+			reject(new WorkerTaskError(m.code, m.message, m.details));
 		}
 	};
 	worker.onerror = (event: ErrorEvent) => {
 		if (!settle) return;
 		const { reject } = settle;
 		finish();
-		reject(new ParseError('data/worker-failed', workerFailureMessage('file reader', event)));
+		reject(new WorkerTaskError('data/worker-failed', workerFailureMessage('file reader', event)));
 	};
 
 	const request: ParseRequest = {
@@ -138,7 +125,7 @@ export function startParse(
 			if (!settle) return;
 			const { reject } = settle;
 			finish();
-			reject(new ParseError('data/cancelled', 'Reading the file was cancelled'));
+			reject(new WorkerTaskError('data/cancelled', 'Reading the file was cancelled'));
 		}
 	};
 }

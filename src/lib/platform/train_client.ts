@@ -4,24 +4,15 @@
  */
 import type { ModelRecord } from '$lib/core/model_record';
 import type { TrainCommand, TrainEvent } from '$lib/workers/train.worker';
-import { workerFailureMessage } from './worker_failure';
+import { WorkerTaskError, workerFailureMessage } from './worker_failure';
 
 export type TrainRequest = Omit<Extract<TrainCommand, { type: 'train' }>, 'type'>;
 
 export interface TrainingHandle {
-	/** Resolves with the record, undefined when cancelled; rejects with TrainingError. */
+	/** Resolves with the record, undefined when cancelled; rejects with WorkerTaskError. */
 	readonly result: Promise<ModelRecord | undefined>;
 	/** Ask the worker to stop after the current sweep; terminate it if it does not answer. */
 	cancel(): void;
-}
-
-class TrainingError extends Error {
-	readonly code: string;
-	constructor(code: string, message: string) {
-		super(message);
-		this.name = 'TrainingError';
-		this.code = code;
-	}
 }
 
 /** Milliseconds a cancelled worker gets to stop by itself before it is terminated. */
@@ -57,12 +48,12 @@ export function startTraining(
 			settle?.(undefined);
 		} else if (event.type === 'error') {
 			finish();
-			fail?.(new TrainingError(event.code, event.message));
+			fail?.(new WorkerTaskError(event.code, event.message));
 		}
 	};
 	worker.onerror = (e: ErrorEvent) => {
 		finish();
-		fail?.(new TrainingError('worker', workerFailureMessage('training worker', e)));
+		fail?.(new WorkerTaskError('worker', workerFailureMessage('training worker', e)));
 	};
 	const command: TrainCommand = { type: 'train', ...request };
 	worker.postMessage(command);

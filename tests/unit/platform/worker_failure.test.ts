@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { workerFailureMessage } from '../../../src/lib/platform/worker_failure';
+import { workerFailureMessage, WorkerTaskError } from '../../../src/lib/platform/worker_failure';
 
 describe('workerFailureMessage', () => {
 	const event = (message: string) => {
@@ -19,5 +19,19 @@ describe('workerFailureMessage', () => {
 		expect(workerFailureMessage('file reader', event(''))).toBe(
 			'The file reader could not start (its script did not load); reload the page and try again'
 		);
+	});
+});
+
+describe('WorkerTaskError', () => {
+	it('carries the worker code, message and details, and is an Error', () => {
+		const e = new WorkerTaskError('data/cancelled', 'Reading the file was cancelled', { rows: 3 });
+		expect(e).toBeInstanceOf(Error);
+		expect([e.name, e.code, e.message, e.details]).toEqual([
+			'WorkerTaskError',
+			'data/cancelled',
+			'Reading the file was cancelled',
+			{ rows: 3 }
+		]);
+		expect(new WorkerTaskError('worker', 'x').details).toEqual({});
 	});
 });
