@@ -302,7 +302,7 @@ describe.each(TF_BACKENDS)('the kernel as a tfjs kernel on %s', (backend) => {
 
 describe('the generated kernel module', () => {
 	afterAll(() => undefined);
-	it('equals a fresh compilation of kernels/als_cg.ts (run npm run build:kernels)', async () => {
+	it('equals a fresh compilation of als_cg.as.ts (run npm run build:kernels)', async () => {
 		expect(readFileSync(KERNEL_MODULE, 'utf8')).toBe(await kernelModuleText());
 	}, 60_000);
 });

@@ -27,7 +27,7 @@ import { holdoutSplit } from '../../../src/lib/core/eval/split';
 import { encodeUpdateFile, type ClientUpdate } from '../../../src/lib/core/federation/update_file';
 import { validateUpdates } from '../../../src/lib/core/federation/validate';
 import { useBackend } from '../../../src/lib/node/tf_backend';
-import { relativeError } from '../../helpers/dense_reference';
+import { relativeError } from '../../helpers/reference_als';
 
 beforeAll(async () => {
 	await useBackend('cpu');

@@ -11,7 +11,7 @@ export interface WasmMemory {
 }
 /** A compiled WebAssembly.Module (opaque; structured-cloneable to workers). */
 type WasmModule = object;
-/** The functions kernels/als_cg.ts exports. */
+/** The functions als_cg.as.ts exports. */
 export interface KernelExports {
 	heapBase(): number;
 	cgRows(...args: number[]): void;
@@ -130,7 +130,7 @@ function longestRow(indptr: Int32Array): number {
 }
 
 /**
- * The fused CG kernel of kernels/als_cg.ts on one memory: copies a problem in, runs it on the
+ * The fused CG kernel of als_cg.as.ts on one memory: copies a problem in, runs it on the
  * calling thread and its helpers (rows split by estimated cost), copies the result out.
  */
 export class AlsCgKernel {
