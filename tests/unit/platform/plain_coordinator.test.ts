@@ -7,19 +7,11 @@ import 'fake-indexeddb/auto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { aggregate } from '../../../src/lib/core/federation/aggregate';
 import { computeClientUpdate } from '../../../src/lib/core/federation/client_update';
-import {
-	createInitialGlobal,
-	publishGlobal,
-	readGlobalFile
-} from '../../../src/lib/core/federation/global_file';
+import { readGlobalFile } from '../../../src/lib/core/federation/global_file';
 import { decodeUpdateFile, encodeUpdateFile } from '../../../src/lib/core/federation/update_file';
 import { ingest } from '../../../src/lib/core/data/ingest';
 import { Rng } from '../../../src/lib/core/random';
-import type { runFederationTask } from '../../../src/lib/platform/federation_client';
-import {
-	openFederationStore,
-	type FederationStore
-} from '../../../src/lib/platform/federation_store';
+import type { FederationStore } from '../../../src/lib/platform/federation_store';
 import {
 	aggregateRound,
 	aggregationNotice,
@@ -27,10 +19,7 @@ import {
 	clearUpdates,
 	verdictText
 } from '../../../src/lib/platform/plain_coordinator';
-import {
-	runFederationCommand,
-	type FederationEvent
-} from '../../../src/lib/workers/federation.worker';
+import { coordinatorWithGlobal, runInProcess } from '../../helpers/federation_in_process';
 
 const HEADER = 'msno,song_id,source_system_tab,source_screen_name,source_type,target';
 
@@ -42,49 +31,24 @@ function csv(k: number): string {
 	return lines.join('\n') + '\n';
 }
 
-const run = (async (
-	command: Parameters<typeof runFederationTask>[0],
-	onEvent?: (e: FederationEvent) => void
-) => {
-	let result: unknown;
-	let failure: string | undefined;
-	await runFederationCommand(command, (e) => {
-		onEvent?.(e);
-		if (e.type === 'error') failure = e.message;
-		else if ('result' in e) result = e.result;
-	});
-	if (failure) throw new Error(failure);
-	return result;
-}) as typeof runFederationTask;
+const run = runInProcess;
 
 const stores: FederationStore[] = [];
 afterAll(() => stores.forEach((s) => s.close()));
 
 describe('plain round through the coordinator module', () => {
 	it('verdicts saved per file, a tampered update rejected, the aggregate equal to the core one and saved as the next global', async () => {
-		const g0 = publishGlobal(
-			createInitialGlobal({
-				federationId: 'fed-p',
-				mode: 'exact',
-				params: { factors: 3, regularization: 0.1, alpha: 2, seed: 7 },
-				catalog: Array.from({ length: 10 }, (_, i) => `song${i}`),
-				weighting: 'one-plus-target'
-			})
-		);
-		const fedStore = await openFederationStore('plain-coordinator');
-		stores.push(fedStore);
-		await fedStore.createFederation(
-			{
-				id: 'fed-p',
-				mode: 'exact',
-				params: g0.model.params,
-				createdAt: '2026-12-01T00:00:00.000Z',
-				source: 'test',
-				catalogSize: 10
-			},
-			{ federationId: 'fed-p', round: 0, text: g0.text, checksum: g0.checksum, createdAt: 'now' }
-		);
-		const [latest] = await fedStore.listGlobals('fed-p');
+		const {
+			fedStore,
+			g0,
+			stored: latest
+		} = await coordinatorWithGlobal({
+			dbName: 'plain-coordinator',
+			id: 'fed-p',
+			catalog: Array.from({ length: 10 }, (_, i) => `song${i}`),
+			seed: 7,
+			factors: 3
+		});
 		const global = readGlobalFile(g0.text);
 		const rng = new Rng(3);
 		const updates = [];

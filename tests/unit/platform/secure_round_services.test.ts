@@ -13,11 +13,7 @@ import {
 import { poisonStatistics } from '../../../src/lib/core/federation/attacks';
 import { maskStatistics } from '../../../src/lib/core/federation/secure/client';
 import { vectorLayout } from '../../../src/lib/core/federation/secure/statistics_vector';
-import {
-	createInitialGlobal,
-	publishGlobal,
-	readGlobalFile
-} from '../../../src/lib/core/federation/global_file';
+import { readGlobalFile } from '../../../src/lib/core/federation/global_file';
 import { ingest } from '../../../src/lib/core/data/ingest';
 import { Rng } from '../../../src/lib/core/random';
 import type { runFederationTask } from '../../../src/lib/platform/federation_client';
@@ -38,10 +34,7 @@ import {
 	joinSecureRound,
 	maskForRoster
 } from '../../../src/lib/platform/secure_client_round';
-import {
-	runFederationCommand,
-	type FederationEvent
-} from '../../../src/lib/workers/federation.worker';
+import { coordinatorWithGlobal, runInProcess } from '../../helpers/federation_in_process';
 
 const HEADER = 'msno,song_id,source_system_tab,source_screen_name,source_type,target';
 
@@ -53,21 +46,7 @@ function csv(k: number): string {
 	return lines.join('\n') + '\n';
 }
 
-/** runFederationTask without a Worker: the worker's own command runner, in this process. */
-const run = (async (
-	command: Parameters<typeof runFederationTask>[0],
-	onEvent?: (e: FederationEvent) => void
-) => {
-	let result: unknown;
-	let failure: FederationEvent | undefined;
-	await runFederationCommand(command, (e) => {
-		onEvent?.(e);
-		if (e.type === 'error') failure = e;
-		else if ('result' in e) result = e.result;
-	});
-	if (failure && failure.type === 'error') throw new Error(failure.message);
-	return result;
-}) as typeof runFederationTask;
+const run = runInProcess;
 
 const stores: FederationStore[] = [];
 afterAll(() => stores.forEach((s) => s.close()));
@@ -75,31 +54,18 @@ afterAll(() => stores.forEach((s) => s.close()));
 describe('secure round through the coordinator and client-round modules', () => {
 	it('four one-person clients, one late: the round completes and equals the plain aggregate of the survivors', async () => {
 		const catalog = Array.from({ length: 12 }, (_, i) => `song${i}`);
-		const g0 = publishGlobal(
-			createInitialGlobal({
-				federationId: 'fed-s',
-				mode: 'exact',
-				params: { factors: 4, regularization: 0.1, alpha: 2, seed: 3 },
-				catalog,
-				weighting: 'one-plus-target',
-				secure: { minCohort: 3, scaleBits: 24, clipPerUser: null }
-			})
-		);
-		const coordinator = await openFederationStore('secure-coordinator');
+		const {
+			fedStore: coordinator,
+			g0,
+			stored
+		} = await coordinatorWithGlobal({
+			dbName: 'secure-coordinator',
+			id: 'fed-s',
+			catalog,
+			seed: 3,
+			secure: { minCohort: 3, scaleBits: 24, clipPerUser: null }
+		});
 		stores.push(coordinator);
-		await coordinator.createFederation(
-			{
-				id: 'fed-s',
-				mode: 'exact',
-				params: g0.model.params,
-				createdAt: '2026-12-01T00:00:00.000Z',
-				source: 'test',
-				catalogSize: 12,
-				secure: g0.model.secure
-			},
-			{ federationId: 'fed-s', round: 0, text: g0.text, checksum: g0.checksum, createdAt: 'now' }
-		);
-		const [stored] = await coordinator.listGlobals('fed-s');
 		const deps = { fedStore: coordinator, run };
 		const clients = await Promise.all(
 			[0, 1, 2, 3].map((k) => openFederationStore(`secure-client-${k}`))
@@ -212,31 +178,18 @@ describe('secure round through the coordinator and client-round modules', () => 
 describe('a modified client under masking', () => {
 	it('a client that adds noise its users do not span to its statistics before masking: the coordinator refuses the unmasked sum on its energy bound, and the stored round and globals are untouched', async () => {
 		const catalog = Array.from({ length: 12 }, (_, i) => `song${i}`);
-		const g0 = publishGlobal(
-			createInitialGlobal({
-				federationId: 'fed-e',
-				mode: 'exact',
-				params: { factors: 4, regularization: 0.1, alpha: 2, seed: 5 },
-				catalog,
-				weighting: 'one-plus-target',
-				secure: { minCohort: 3, scaleBits: 24, clipPerUser: null }
-			})
-		);
-		const coordinator = await openFederationStore('energy-coordinator');
+		const {
+			fedStore: coordinator,
+			g0,
+			stored
+		} = await coordinatorWithGlobal({
+			dbName: 'energy-coordinator',
+			id: 'fed-e',
+			catalog,
+			seed: 5,
+			secure: { minCohort: 3, scaleBits: 24, clipPerUser: null }
+		});
 		stores.push(coordinator);
-		await coordinator.createFederation(
-			{
-				id: 'fed-e',
-				mode: 'exact',
-				params: g0.model.params,
-				createdAt: '2026-12-01T00:00:00.000Z',
-				source: 'test',
-				catalogSize: 12,
-				secure: g0.model.secure
-			},
-			{ federationId: 'fed-e', round: 0, text: g0.text, checksum: g0.checksum, createdAt: 'now' }
-		);
-		const [stored] = await coordinator.listGlobals('fed-e');
 		const deps = { fedStore: coordinator, run };
 		const clients = await Promise.all(
 			[0, 1, 2].map((k) => openFederationStore(`energy-client-${k}`))
