@@ -5,6 +5,7 @@ import { decodeModelFile } from '../../src/lib/core/format/model_file';
 import type { ModelRecord } from '../../src/lib/core/model_record';
 import { launchBrowser } from '../../tools/browser';
 import { serveStatic } from '../../tools/static_server';
+import { makeActive } from './seed';
 
 const MODEL = 'flow model';
 
@@ -132,7 +133,7 @@ describe('app flow: data -> train -> recommend -> export/import -> reload -> off
 		await page.locator('[data-testid=train-metrics]').waitFor({ timeout: 150_000 });
 		await expect(page.locator('[data-testid=loss-chart] circle').count()).resolves.toBe(3);
 		await rowOf(page, MODEL).waitFor();
-		await rowOf(page, MODEL).getByRole('button', { name: 'Set active' }).click();
+		await makeActive(rowOf(page, MODEL));
 		await expect.poll(() => page.getByTestId('status-model').textContent()).toBe(MODEL);
 		await page.screenshot({ path: 'test-results/flow_models.png', fullPage: true });
 
@@ -161,7 +162,7 @@ describe('app flow: data -> train -> recommend -> export/import -> reload -> off
 		await expect.poll(() => page.getByTestId('status-model').textContent()).toBe('none');
 		await page.getByTestId('import-input').setInputFiles(EXPORT_PATH);
 		await rowOf(page, MODEL).waitFor();
-		await rowOf(page, MODEL).getByRole('button', { name: 'Set active' }).click();
+		await makeActive(rowOf(page, MODEL));
 		await expect.poll(() => page.getByTestId('status-model').textContent()).toBe(MODEL);
 		await page.screenshot({ path: 'test-results/flow_models_imported.png', fullPage: true });
 		// The imported model holds exactly the exported factors: any score agrees to 0 (< 1e-6).

@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { loadDemo, useApp } from './app_fixture';
-import { modelRow, trainModel } from './seed';
+import { modelRow, trainModel, makeActive } from './seed';
 
 /**
  * tfjs memory in the browser stays flat: across 10 trainings in one training worker (read
@@ -131,7 +131,7 @@ describe('tfjs memory in the browser (built site, headless Chromium)', () => {
 				await page.getByRole('button', { name: 'Train', exact: true }).click();
 				await modelRow(page, name).waitFor({ timeout: 150_000 });
 			}
-			await modelRow(page, name).getByRole('button', { name: 'Set active' }).click();
+			await makeActive(modelRow(page, name));
 			await expect.poll(() => page.getByTestId('status-model').textContent()).toBe(name);
 			// From here on only client-side navigation: the page's tfjs engine lives on.
 			await nav(page, 'Recommend', '/recommend/');

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadDemo, useApp } from './app_fixture';
+import { makeActive } from './seed';
 
 /** A CSP violation as reported by the page's `securitypolicyviolation` event. */
 interface Violation {
@@ -118,7 +119,7 @@ describe('content security (built static site under its meta CSP, headless Chrom
 		await page.getByRole('button', { name: 'Train', exact: true }).click();
 		await page.locator('[data-testid=train-metrics]').waitFor({ timeout: 150_000 });
 		const row = page.locator('[data-testid=model-list] tbody tr', { hasText: 'csp model' });
-		await row.getByRole('button', { name: 'Set active' }).click();
+		await makeActive(row);
 		await page.waitForFunction(
 			() => document.querySelector('[data-testid=status-model]')?.textContent === 'csp model'
 		);

@@ -12,7 +12,7 @@ import { decodeUpdateFile, encodeUpdateFile } from '../../src/lib/core/federatio
 import { readTextChunks } from '../../src/lib/node/files';
 import { launchBrowser } from '../../tools/browser';
 import { serveStatic } from '../../tools/static_server';
-import { loadOwnFile, openFederationTab, waitForDataset } from './seed';
+import { loadOwnFile, openFederationTab, waitForDataset, makeActive } from './seed';
 
 const OUT = 'test-results/federation';
 
@@ -92,7 +92,7 @@ describe('Federation page: a coordinator and two clients (built static site, hea
 			await coordinator.screenshot({ path: `${OUT}/models_failed.png`, fullPage: true });
 			throw e;
 		}
-		await row.getByRole('button', { name: 'Set active' }).click();
+		await makeActive(row);
 		await expect
 			.poll(() => coordinator.getByTestId('status-model').textContent())
 			.toBe('coordinator model');

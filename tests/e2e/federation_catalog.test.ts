@@ -3,7 +3,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeUpdateFile } from '../../src/lib/core/federation/update_file';
 import { launchBrowser } from '../../tools/browser';
-import { loadOwnFile, modelRow, openFederationTab, trainModel } from './seed';
+import { loadOwnFile, modelRow, openFederationTab, trainModel, makeActive } from './seed';
 import { serveStatic } from '../../tools/static_server';
 
 const OUT = 'test-results/federation_catalog';
@@ -80,9 +80,7 @@ describe('Federation with clients whose songs the catalog lacks, compact mode (h
 		// Coordinator: its own file, a model, a compact federation (plain updates).
 		await loadOwnFile(coordinator, server.url, f.coordinator);
 		await trainModel(coordinator, server.url, 'catalog model');
-		await modelRow(coordinator, 'catalog model')
-			.getByRole('button', { name: 'Set active' })
-			.click();
+		await makeActive(modelRow(coordinator, 'catalog model'));
 		await coordinator.getByTestId('status-model').filter({ hasText: 'catalog model' }).waitFor();
 		await openFederationTab(coordinator, server.url, 'Coordinator');
 		await coordinator.getByTestId('aggregation-choice').selectOption('plain');

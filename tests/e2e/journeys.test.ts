@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { demoDataFile } from '../helpers/data_files';
 import { restoreStoreFixture, storeFixtures } from '../helpers/store_fixture';
 import { loadDemo, useApp } from './app_fixture';
-import { modelRow, openModels, trainModel, waitForDataset } from './seed';
+import { modelRow, openModels, trainModel, waitForDataset, makeActive } from './seed';
 
 const LASTFM = 'lastfm_hetrec2011_user_artists.dat';
 const KKBOX = 'kkbox_train_10k.csv';
@@ -69,7 +69,7 @@ describe('journeys (built static site, headless Chromium)', () => {
 		expect(await page.getByTestId('stat-nnz').textContent()).toBe('92,834');
 
 		await trainModel(page, app.url, 'lastfm model', 4);
-		await modelRow(page, 'lastfm model').getByRole('button', { name: 'Set active' }).click();
+		await makeActive(modelRow(page, 'lastfm model'));
 		await page.getByTestId('status-model').filter({ hasText: 'lastfm model' }).waitFor();
 
 		const user = '2';
@@ -141,7 +141,7 @@ describe('journeys (built static site, headless Chromium)', () => {
 		await openModels(page, app.url);
 		await page.locator('[data-testid=import-input]').setInputFiles(file);
 		await modelRow(page, 'lastfm model').waitFor();
-		await modelRow(page, 'lastfm model').getByRole('button', { name: 'Set active' }).click();
+		await makeActive(modelRow(page, 'lastfm model'));
 		await page.getByTestId('status-model').filter({ hasText: 'lastfm model' }).waitFor();
 
 		const listener = firstKkboxListener();

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/lib/core/random';
 import { loadDemo, useApp } from './app_fixture';
-import { modelRow, trainModel, waitForDataset } from './seed';
+import { modelRow, trainModel, waitForDataset, makeActive } from './seed';
 
 const USERS = 25_000;
 const SONGS = 100_000;
@@ -52,7 +52,7 @@ describe('a 100,000-song catalogue in the browser (built site, headless Chromium
 		expect(await page.getByTestId('stat-users').textContent()).toBe('25,000');
 
 		await trainModel(page, app.url, 'big catalogue', 3);
-		await modelRow(page, 'big catalogue').getByRole('button', { name: 'Set active' }).click();
+		await makeActive(modelRow(page, 'big catalogue'));
 		await page.getByTestId('status-model').filter({ hasText: 'big catalogue' }).waitFor();
 
 		// A fresh page load: the model and the dataset come back from IndexedDB.

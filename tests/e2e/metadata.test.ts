@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useApp } from './app_fixture';
+import { makeActive } from './seed';
 
 /** The demo's users, songs (in order of first appearance) and distinct (user, song) pairs. */
 function readDemo(): { users: string[]; songs: string[]; pairs: [string, string][] } {
@@ -115,7 +116,7 @@ describe('KKBox metadata joins (built static site, headless Chromium)', () => {
 		await page.getByRole('button', { name: 'Train', exact: true }).click();
 		const row = page.locator('[data-testid=model-list] tbody tr', { hasText: 'metadata model' });
 		await row.waitFor({ timeout: 150_000 });
-		await row.getByRole('button', { name: 'Set active' }).click();
+		await makeActive(row);
 		await expect
 			.poll(() => page.locator('[data-testid=status-model]').textContent())
 			.toBe('metadata model');

@@ -57,8 +57,14 @@ describe('Models page (built static site, headless Chromium)', () => {
 		for (const m of metrics) expect(m).toMatch(/^\d\.\d{3}/);
 		await page.screenshot({ path: 'test-results/models.png', fullPage: true });
 
-		// Set active: the header shows it.
-		await rowOf(page, 'e2e model').getByRole('button', { name: 'Set active' }).click();
+		// The first model trained is active by itself: the page says so, the header shows it,
+		// and its "Set active" is disabled.
+		expect(await page.getByRole('status').filter({ hasText: 'Saved' }).textContent()).toContain(
+			'It is now the active model'
+		);
+		await expect(
+			rowOf(page, 'e2e model').getByRole('button', { name: 'Set active' }).isDisabled()
+		).resolves.toBe(true);
 		await expect
 			.poll(() => page.locator('[data-testid=status-model]').textContent())
 			.toBe('e2e model');

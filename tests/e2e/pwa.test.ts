@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser } from '../../tools/browser';
-import { modelRow, trainModel } from './seed';
+import { modelRow, trainModel, makeActive } from './seed';
 import { serveStatic } from '../../tools/static_server';
 
 /**
@@ -123,7 +123,7 @@ describe('PWA: installable, works offline, from a sub-path', () => {
 				threads: Math.min(4, cores)
 			});
 			expect(training).not.toHaveProperty('notes');
-			await modelRow(page, 'offline model').getByRole('button', { name: 'Set active' }).click();
+			await makeActive(modelRow(page, 'offline model'));
 			await page.getByTestId('status-model').filter({ hasText: 'offline model' }).waitFor();
 			await page.goto(server.url + 'recommend/');
 			await page.locator('input[name=row]').fill('0');

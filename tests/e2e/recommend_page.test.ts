@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadDemo, useApp } from './app_fixture';
+import { makeActive } from './seed';
 
 /** song_id values of each msno in the demo file, read independently of the app. */
 function demoHistories(): Map<string, Set<string>> {
@@ -40,7 +41,7 @@ describe('Recommend page (built static site, headless Chromium)', () => {
 		await page.getByRole('button', { name: 'Train', exact: true }).click();
 		await page.locator('[data-testid=train-metrics]').waitFor({ timeout: 150_000 });
 		const row = page.locator('[data-testid=model-list] tbody tr', { hasText: 'rec model' });
-		await row.getByRole('button', { name: 'Set active' }).click();
+		await makeActive(row);
 		await page.waitForFunction(
 			() => document.querySelector('[data-testid=status-model]')?.textContent === 'rec model'
 		);
@@ -108,6 +109,29 @@ describe('Recommend page (built static site, headless Chromium)', () => {
 		const dots = await page.locator('[data-testid=factor-map] circle').count();
 		expect(dots).toBeGreaterThan(1000);
 		await page.screenshot({ path: 'test-results/recommend_full.png', fullPage: true });
+		expect(errors).toEqual([]);
+	});
+
+	it('"Random listener" fills in a listener of the dataset, and their top 10 leaves out what they played', async () => {
+		const histories = demoHistories();
+		const picked = new Set<string>();
+		for (let k = 0; k < 3; k++) {
+			await page.getByRole('button', { name: 'Random listener' }).click();
+			const user = await page.getByLabel('User (msno)').inputValue();
+			expect(histories.has(user)).toBe(true);
+			// The row field follows: it is that listener's position in the dataset.
+			const row = Number(await page.getByLabel('or row').inputValue());
+			expect([...histories.keys()][row]).toBe(user);
+			picked.add(user);
+		}
+		// Three draws among 1,622 listeners are not all the same one.
+		expect(picked.size).toBeGreaterThan(1);
+		const user = [...picked].at(-1)!;
+		await page.getByRole('button', { name: 'Recommend', exact: true }).click();
+		await page.locator('p', { hasText: `Top 10 for ${user},` }).waitFor();
+		const songs = await tableColumn(page, 'user-recs', 1);
+		expect(songs).toHaveLength(10);
+		for (const song of songs) expect(histories.get(user)!.has(song)).toBe(false);
 		expect(errors).toEqual([]);
 	});
 });

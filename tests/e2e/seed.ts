@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { expect } from 'vitest';
 import { loadDemo } from './app_fixture';
 
@@ -54,6 +54,16 @@ export async function trainModel(
 	await modelRow(page, name).waitFor({ timeout: 150_000 });
 }
 
+/**
+ * Make the model of `row` the active one: the first model trained is active by itself (its
+ * "Set active" is disabled), any other is set active here. Waits for the row's "active" badge.
+ */
+export async function makeActive(row: Locator): Promise<void> {
+	const button = row.getByRole('button', { name: 'Set active' });
+	if (await button.isEnabled()) await button.click();
+	await row.locator('.badge', { hasText: 'active' }).waitFor();
+}
+
 export function modelRow(page: Page, name: string) {
 	return page.locator('[data-testid=model-list] tbody tr', { hasText: name });
 }
@@ -63,7 +73,7 @@ export async function seedDemoAndModel(page: Page, baseUrl: string, name: string
 	await loadDemo(page, baseUrl);
 	await page.getByTestId('save-status').filter({ hasText: 'Saved' }).waitFor({ timeout: 60_000 });
 	await trainModel(page, baseUrl, name);
-	await modelRow(page, name).getByRole('button', { name: 'Set active' }).click();
+	await makeActive(modelRow(page, name));
 	await expect.poll(() => page.getByTestId('status-model').textContent()).toBe(name);
 }
 

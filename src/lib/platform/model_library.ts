@@ -1,10 +1,28 @@
 /**
- * Model files as the Models page imports and exports them. Decoding checks everything before
- * anything is stored, so a bad file changes nothing.
+ * The stored models as the Models page works with them: saving a trained model (the first one
+ * becomes the active model by itself), importing and exporting model files. Decoding checks
+ * everything before anything is stored, so a bad file changes nothing.
  */
 import { decodeModelFile, encodeModelFile } from '$lib/core/format/model_file';
 import type { ModelRecord } from '$lib/core/model_record';
 import type { Store } from './store_api';
+
+/**
+ * Store a freshly trained model; when no stored model is active (none set yet, or the active
+ * one was deleted), it becomes the active one. Returns whether it did.
+ */
+export async function saveTrainedModel(
+	store: Store,
+	record: ModelRecord
+): Promise<{ activated: boolean }> {
+	await store.putModel(record);
+	const active = (await store.getSettings()).activeModelId;
+	if (active !== undefined && (await store.listModels()).some((m) => m.id === active)) {
+		return { activated: false };
+	}
+	await store.updateSettings({ activeModelId: record.meta.id });
+	return { activated: true };
+}
 
 /**
  * Read a model file and store it (under a fresh id when one with its id is stored already).

@@ -156,6 +156,23 @@ export class ModelSession {
 		return this.#itemIndex.get(itemId);
 	}
 
+	/**
+	 * A listener of the dataset, drawn uniformly among those who played at least one song the
+	 * model knows (`random` in [0, 1)); undefined when there is none.
+	 */
+	randomListener(random: () => number = Math.random): string | undefined {
+		const ids = this.dataset.userIds;
+		const known = (id: string) => this.history(id).items.length > 0;
+		// Rejection sampling is uniform over the eligible listeners and quick when most are; a
+		// scan from a random start settles the rare case where few are.
+		for (let tries = 0; tries < 64 && ids.length > 0; tries++) {
+			const id = ids[Math.floor(random() * ids.length)];
+			if (known(id)) return id;
+		}
+		const eligible = ids.filter(known);
+		return eligible.length > 0 ? eligible[Math.floor(random() * eligible.length)] : undefined;
+	}
+
 	/** Songs of `userId` in the dataset that the model knows, with their weights. */
 	history(userId: string): History {
 		const u = this.#datasetUserIndex.get(userId);

@@ -6,7 +6,8 @@ import type { ModelRecord } from '../../../src/lib/core/model_record';
 import {
 	exportModelFile,
 	importModelFile,
-	modelFileName
+	modelFileName,
+	saveTrainedModel
 } from '../../../src/lib/platform/model_library';
 import { openStore } from '../../../src/lib/platform/store';
 import type { Store } from '../../../src/lib/platform/store_api';
@@ -77,5 +78,16 @@ describe('model library', () => {
 	it('file names keep letters, digits, dash and underscore', () => {
 		expect(modelFileName('  ')).toBe('model.musicrec-model.json');
 		expect(modelFileName('a-b_c 1')).toBe('a-b_c_1.musicrec-model.json');
+	});
+
+	it('the first trained model becomes active by itself; later ones do not, until the active one is deleted', async () => {
+		const store = await fresh();
+		expect(await saveTrainedModel(store, model('a', 'first'))).toEqual({ activated: true });
+		expect((await store.getSettings()).activeModelId).toBe('a');
+		expect(await saveTrainedModel(store, model('b', 'second'))).toEqual({ activated: false });
+		expect((await store.getSettings()).activeModelId).toBe('a');
+		await store.deleteModel('a');
+		expect(await saveTrainedModel(store, model('c', 'third'))).toEqual({ activated: true });
+		expect((await store.getSettings()).activeModelId).toBe('c');
 	});
 });

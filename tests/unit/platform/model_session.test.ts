@@ -59,6 +59,19 @@ describe('ModelSession (cpu)', () => {
 		session.dispose();
 	});
 
+	it('draws a random listener only among those with a song the model knows', () => {
+		const session = new ModelSession(record, dataset);
+		// 'new' (index 2) played only a song the model lacks: a draw landing on it is redrawn.
+		const draws = [0.9, 0.1];
+		expect(session.randomListener(() => draws.shift() ?? 0)).toBe('u1');
+		// Always landing on 'new': the eligible ones are scanned instead.
+		expect(session.randomListener(() => 0.9)).toBe('u0');
+		const seen = new Set<string | undefined>();
+		for (let k = 0; k < 200; k++) seen.add(session.randomListener());
+		expect([...seen].sort()).toEqual(['u0', 'u1']);
+		session.dispose();
+	});
+
 	it('recommends from the stored user factors, excluding listened songs, with reasons', async () => {
 		const session = new ModelSession(record, dataset);
 		const recs = await session.recommendForUser('u0', 3);
