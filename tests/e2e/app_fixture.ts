@@ -55,8 +55,13 @@ export function useApp(basePath = ''): AppFixture {
 /** Visit the Data page and wait until it has stored a dataset (the demo on a first visit). */
 export async function loadDemo(page: Page, baseUrl: string): Promise<void> {
 	await page.goto(baseUrl);
+	// Stored, not only shown: the header names the dataset as soon as it is parsed, and a page
+	// opened before the save finishes would find no dataset.
 	await page.waitForFunction(
-		() => document.querySelector('[data-testid=status-dataset]')?.textContent?.trim() !== 'none',
+		() =>
+			/Saved in this browser|Shown from this browser/.test(
+				document.querySelector('[data-testid=save-status]')?.textContent ?? ''
+			),
 		undefined,
 		{ timeout: 120_000 }
 	);
