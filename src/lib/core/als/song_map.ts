@@ -2,6 +2,7 @@
  * A 2-D map of a model's song factors: an even sample of the catalogue projected on its top two
  * principal components (what the Recommend page draws).
  */
+import { topEigenpair } from '../eigen';
 import type { ModelRecord } from '../model_record';
 
 /** A sample of songs and their 2-D positions. */
@@ -36,7 +37,7 @@ export function songMap(
 /**
  * Projection of the rows of `data` (rows x f, row-major) on their top-2 principal components:
  * centre the columns, form the covariance `C = Z'Z / rows` (f x f), find its leading
- * eigenvectors by power iteration (the second after deflating `C - l1 v1 v1'`) and return
+ * eigenvectors by power iteration (`topEigenpair`) (the second after deflating `C - l1 v1 v1'`) and return
  * `[z_r . v1, z_r . v2]` per row. Deterministic (fixed start vectors); signs are arbitrary.
  */
 export function pca2d(
@@ -63,11 +64,9 @@ export function pca2d(
 			cov[b * f + a] = cov[a * f + b];
 		}
 	}
-	const v1 = powerIteration(cov, f, iterations);
-	const l1 = rayleigh(cov, f, v1);
+	const { value: l1, vector: v1 } = topEigenpair(cov, f, iterations);
 	for (let a = 0; a < f; a++) for (let b = 0; b < f; b++) cov[a * f + b] -= l1 * v1[a] * v1[b];
-	const v2 = powerIteration(cov, f, iterations);
-	const l2 = rayleigh(cov, f, v2);
+	const { value: l2, vector: v2 } = topEigenpair(cov, f, iterations);
 	const points = new Float64Array(rows * 2);
 	for (let r = 0; r < rows; r++) {
 		let p1 = 0;
@@ -81,36 +80,4 @@ export function pca2d(
 		points[2 * r + 1] = p2;
 	}
 	return { points, variances: [l1, l2] };
-}
-
-function powerIteration(m: Float64Array, f: number, iterations: number): Float64Array {
-	let v = new Float64Array(f);
-	// A start vector with a component along every axis.
-	for (let a = 0; a < f; a++) v[a] = 1 + a / f;
-	normalize(v);
-	for (let it = 0; it < iterations; it++) {
-		const w = new Float64Array(f);
-		for (let a = 0; a < f; a++) {
-			let s = 0;
-			for (let b = 0; b < f; b++) s += m[a * f + b] * v[b];
-			w[a] = s;
-		}
-		if (normalize(w) === 0) return v;
-		v = w;
-	}
-	return v;
-}
-
-function rayleigh(m: Float64Array, f: number, v: Float64Array): number {
-	let s = 0;
-	for (let a = 0; a < f; a++) for (let b = 0; b < f; b++) s += v[a] * m[a * f + b] * v[b];
-	return s;
-}
-
-function normalize(v: Float64Array): number {
-	let n = 0;
-	for (const x of v) n += x * x;
-	n = Math.sqrt(n);
-	if (n > 0) for (let a = 0; a < v.length; a++) v[a] /= n;
-	return n;
 }

@@ -12,6 +12,7 @@
  * unmasking reveals, plus the keys of colluding clients) and must still guess.
  */
 import { confidence } from '../als/params';
+import { topEigenpair } from '../eigen';
 import type { StatisticSums } from './aggregate';
 import type { GlobalModel, PublishedGlobal } from './global_file';
 import { packedSize } from './packed_symmetric';
@@ -40,36 +41,6 @@ export interface Recovered {
 	readonly confidence: Float64Array;
 }
 
-/** Top eigenpair of a symmetric f x f matrix by power iteration (enough for rank-1 G). */
-function topEigen(
-	m: Float64Array,
-	f: number,
-	iterations = 500
-): { value: number; vector: Float64Array } {
-	let v = new Float64Array(f).fill(1 / Math.sqrt(f));
-	let value = 0;
-	for (let it = 0; it < iterations; it++) {
-		const w = new Float64Array(f);
-		for (let r = 0; r < f; r++) {
-			let s = 0;
-			for (let c = 0; c < f; c++) s += m[r * f + c] * v[c];
-			w[r] = s;
-		}
-		let norm = 0;
-		for (let r = 0; r < f; r++) norm += w[r] * w[r];
-		norm = Math.sqrt(norm);
-		if (!(norm > 0)) break;
-		for (let r = 0; r < f; r++) w[r] /= norm;
-		v = w;
-	}
-	for (let r = 0; r < f; r++) {
-		let s = 0;
-		for (let c = 0; c < f; c++) s += m[r * f + c] * v[c];
-		value += v[r] * s;
-	}
-	return { value, vector: v };
-}
-
 /**
  * Recover from summed statistics over the catalog (dense rows). `budget`, when given, caps the
  * set at the rows of largest norm (an oracle for the set's size: the adversary's best case
@@ -82,7 +53,7 @@ export function recoverFromSums(
 ): Recovered {
 	const f = model.params.factors;
 	const n = model.catalog.length;
-	const { value, vector } = topEigen(sums.gram, f);
+	const { value, vector } = topEigenpair(sums.gram, f, 500);
 	const scale = Math.sqrt(Math.max(0, value));
 	let factor = vector.map((v) => v * scale);
 	const rows = sums.payload.mode === 'exact' ? sums.payload.itemTargets : sums.payload.gradient;
