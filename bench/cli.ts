@@ -12,6 +12,7 @@ import { federationSuite } from './federation_suite';
 import { ingestBrowserSuite } from './ingest_browser_suite';
 import { ingestSuite } from './ingest_suite';
 import { lighthouseSuite } from './lighthouse_suite';
+import { personalSuite } from './personal_suite';
 import { recommendSuite } from './recommend_suite';
 import { tableSuite } from './report';
 import { threadsSuite } from './threads_suite';
@@ -44,6 +45,8 @@ import { tuneSuite } from './tune_suite';
  *   ingest-browser [--rows 1000000,7377418] [--build DIR]   the same files chosen on the built
  *         Data page, parsed by the app's worker in headless Chromium: rows/s, peak JS heap
  *   tune  --dataset ... [--alphas 0.25,0.5,...] [--regularizations 0.01,...] [--convention C]
+ *   personal [--build DIR] [--runs R] [--plays N] [--artists A] [--known K]   the Last.fm demo
+ *         trained in the built app, then a generated Spotify export dropped on Recommend: drop to list
  *   recommend [--dataset lastfm|synthetic] [--items 100000] [--factors 64] [--iterations I]
  *         [--runs R]   wasm: single-user top-10 p50/p99 ms, all-users batch after a fit
  *   all [--only name,...]   every suite of bench/all_suite.ts PLAN, one process each, into one
@@ -86,6 +89,9 @@ async function main(): Promise<void> {
 		case 'lighthouse':
 			records = await lighthouseSuite(options);
 			break;
+		case 'personal':
+			records = await personalSuite(options);
+			break;
 		case 'recommend':
 			records = await recommendSuite(options);
 			break;
@@ -103,7 +109,7 @@ async function main(): Promise<void> {
 			break;
 		default:
 			throw new Error(
-				`unknown suite "${suite}" (known: all, table, als, compare, browser-full, tune, app-weight, browser, federation, ingest, recommend, threads, ingest-browser, lighthouse)`
+				`unknown suite "${suite}" (known: all, table, als, compare, browser-full, tune, app-weight, browser, federation, ingest, personal, recommend, threads, ingest-browser, lighthouse)`
 			);
 	}
 	mkdirSync(dirname(out), { recursive: true });

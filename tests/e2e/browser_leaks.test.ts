@@ -151,7 +151,7 @@ describe('tfjs memory in the browser (built site, headless Chromium)', () => {
 				.click();
 			await page.getByRole('button', { name: 'Recommend for these songs' }).click();
 			await page.locator('[data-testid=new-recs] tbody tr').first().waitFor();
-			await page.getByLabel('Song', { exact: true }).fill(song);
+			await page.getByLabel('Song (id or name)').fill(song);
 			await page.getByRole('button', { name: 'Find similar' }).click();
 			await page.locator('[data-testid=similar-songs] tbody tr').first().waitFor();
 			live.push(await mainMemory(page));

@@ -81,7 +81,8 @@ describe('journeys (built static site, headless Chromium)', () => {
 		const played = perUser.get(user)!;
 		await page.getByText(`who played ${played.size} songs the model knows`).waitFor();
 		// Listened artists are excluded and the scores are real (not the zeros of an empty fold-in).
-		const ids = await rows.locator('td:nth-child(2) code.song').allTextContents();
+		const ids = await rows.locator('td:nth-child(2) code').allTextContents();
+		expect(ids.length).toBe(10);
 		for (const id of ids) expect(played.has(id.trim())).toBe(false);
 		expect(await page.getByTestId('no-overlap').count()).toBe(0);
 		await page.screenshot({ path: 'test-results/journey_lastfm_recs.png', fullPage: true });

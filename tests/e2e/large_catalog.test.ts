@@ -74,7 +74,9 @@ describe('a 100,000-song catalogue in the browser (built site, headless Chromium
 				.filter((l) => l.startsWith('u7,'))
 				.map((l) => l.split(',')[1])
 		);
-		for (const id of await rows.locator('td:nth-child(2) code.song').allTextContents()) {
+		const ids = await rows.locator('td:nth-child(2) code').allTextContents();
+		expect(ids.length).toBe(10);
+		for (const id of ids) {
 			expect(id).toMatch(/^s\d+$/);
 			expect(played.has(id)).toBe(false);
 		}

@@ -98,7 +98,7 @@ describe('Recommend page (built static site, headless Chromium)', () => {
 		for (const id of newReasons) expect(picks).toContain(id);
 
 		// Similar songs for one song.
-		await page.getByLabel('Song', { exact: true }).fill(picks[0]);
+		await page.getByLabel('Song (id or name)').fill(picks[0]);
 		await page.getByRole('button', { name: 'Find similar' }).click();
 		await page.locator('[data-testid=similar-songs]').waitFor();
 		const similar = await tableColumn(page, 'similar-songs', 1);

@@ -29,6 +29,7 @@ export type ErrorCode =
 	| 'als/out-of-memory'
 	| 'eval/bad-input'
 	| 'model/no-overlap'
+	| 'model/no-names'
 	| 'federation/bad-input'
 	| 'federation/bad-shape'
 	| 'federation/not-finite'

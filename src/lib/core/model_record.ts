@@ -8,6 +8,11 @@ export interface DatasetRef {
 	readonly users: number;
 	readonly items: number;
 	readonly nnz: number;
+	/**
+	 * Median of the file's play-count column, before weighting (absent for files without one):
+	 * a person's history folded into the model is read on this scale.
+	 */
+	readonly medianPlays?: number;
 }
 
 /** Held-out quality stored with a model (docs/design.md, evaluation); absent when trained without holdout. */
@@ -64,6 +69,8 @@ export interface ModelRecord {
 	readonly meta: ModelMeta;
 	readonly userIds: readonly string[];
 	readonly itemIds: readonly string[];
+	/** Item names aligned with itemIds ('' where unknown); absent when the data had none. */
+	readonly itemNames?: readonly string[];
 	readonly userFactors: Float32Array;
 	readonly itemFactors: Float32Array;
 }

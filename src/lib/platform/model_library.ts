@@ -4,24 +4,44 @@
  * everything before anything is stored, so a bad file changes nothing.
  */
 import { decodeModelFile, encodeModelFile } from '$lib/core/format/model_file';
+import { namesForItems, type ItemNames } from '$lib/core/data/item_names';
 import type { ModelRecord } from '$lib/core/model_record';
 import type { Store } from './store_api';
 
+/** What a dataset adds to the models trained on it. */
+export interface TrainedOn {
+	/** Names of the dataset's items. */
+	readonly names?: ItemNames;
+	/** Median of its raw play-count column (EDA), when it has one. */
+	readonly medianPlays?: number;
+}
+
 /**
- * Store a freshly trained model; when no stored model is active (none set yet, or the active
- * one was deleted), it becomes the active one. Returns whether it did.
+ * Store a freshly trained model, with the names of its items and the median play count of the
+ * dataset it was trained `on`; when no stored model is active (none set yet, or the active one
+ * was deleted), it becomes the active one. Returns whether it did, and the record stored.
  */
 export async function saveTrainedModel(
 	store: Store,
-	record: ModelRecord
-): Promise<{ activated: boolean }> {
+	trained: ModelRecord,
+	on: TrainedOn = {}
+): Promise<{ activated: boolean; record: ModelRecord }> {
+	const itemNames = on.names ? namesForItems(trained.itemIds, on.names) : undefined;
+	let record = itemNames && itemNames.some((n) => n !== '') ? { ...trained, itemNames } : trained;
+	if (on.medianPlays !== undefined && Number.isFinite(on.medianPlays) && on.medianPlays > 0) {
+		const meta = record.meta;
+		record = {
+			...record,
+			meta: { ...meta, dataset: { ...meta.dataset, medianPlays: on.medianPlays } }
+		};
+	}
 	await store.putModel(record);
 	const active = (await store.getSettings()).activeModelId;
 	if (active !== undefined && (await store.listModels()).some((m) => m.id === active)) {
-		return { activated: false };
+		return { activated: false, record };
 	}
 	await store.updateSettings({ activeModelId: record.meta.id });
-	return { activated: true };
+	return { activated: true, record };
 }
 
 /**

@@ -8,7 +8,13 @@ import { AlsModel } from '$lib/core/als/model';
 import type { Csr } from '$lib/core/data/csr';
 import { ingest } from '$lib/core/data/ingest';
 import type { SchemaKind } from '$lib/core/data/schema';
-import { defaultWeighting, weightingApplies, type Weighting } from '$lib/core/data/weights';
+import {
+	COUNT_WEIGHTINGS,
+	defaultWeighting,
+	playsWeight,
+	weightingApplies,
+	type Weighting
+} from '$lib/core/data/weights';
 import { MusicrecError } from '$lib/core/errors';
 import type { ModelRecord } from '$lib/core/model_record';
 import { blobByteChunks } from './file_chunks';
@@ -16,9 +22,15 @@ import { blobByteChunks } from './file_chunks';
 /** One recommended song. */
 export interface Recommendation {
 	readonly itemId: string;
+	/** The song's (or artist's) name when the model has names. */
+	readonly name?: string;
 	readonly score: number;
 	/** Up to three of the user's songs that contribute most to the score (explain). */
-	readonly because: readonly { readonly itemId: string; readonly score: number }[];
+	readonly because: readonly {
+		readonly itemId: string;
+		readonly name?: string;
+		readonly score: number;
+	}[];
 }
 
 /** A user's listening history in the model's item index space. */
@@ -151,6 +163,79 @@ export class ModelSession {
 		return { matched, total: m.indptr[u + 1] - m.indptr[u] };
 	}
 
+	/**
+	 * Up to `limit` songs whose id or name holds `query` (case-insensitive), in catalogue order;
+	 * names that start with it come first.
+	 */
+	findItems(query: string, limit = 8): { itemId: string; name?: string }[] {
+		const q = query.trim().toLowerCase();
+		if (q === '') return [];
+		const ids = this.record.itemIds;
+		const names = this.record.itemNames;
+		const starts: number[] = [];
+		const holds: number[] = [];
+		for (let i = 0; i < ids.length && starts.length < limit; i++) {
+			const name = names?.[i]?.toLowerCase() ?? '';
+			if (name.startsWith(q)) starts.push(i);
+			else if (holds.length < limit && (name.includes(q) || ids[i].toLowerCase().includes(q)))
+				holds.push(i);
+		}
+		return [...starts, ...holds]
+			.slice(0, limit)
+			.map((i) => ({ itemId: ids[i], ...named(names, i) }));
+	}
+
+	/** The song id `text` is (an id, or a name written in any case), or undefined. */
+	resolveItem(text: string): string | undefined {
+		const t = text.trim();
+		if (this.#itemIndex.has(t)) return t;
+		const names = this.record.itemNames;
+		if (!names) return undefined;
+		const lower = t.toLowerCase();
+		const i = names.findIndex((n) => n.toLowerCase() === lower);
+		return i === -1 ? undefined : this.record.itemIds[i];
+	}
+
+	/** The name of a song id, when the model has one for it. */
+	itemName(itemId: string): string | undefined {
+		const i = this.#itemIndex.get(itemId);
+		const name = i === undefined ? undefined : this.record.itemNames?.[i];
+		return name === '' ? undefined : name;
+	}
+
+	/**
+	 * Top-n songs for a person outside the dataset from the catalogue items they played and how
+	 * often (a personal history matched by name), played items left out, each with "because
+	 * you played". Plays are first put on the scale of the training data: with a count
+	 * weighting and a known training median m, plays p become p * m / median(p) (a year of one
+	 * person's Spotify is not on the scale of all-time Last.fm counts); then the model's
+	 * weighting (playsWeight) gives w, and x is folded in exactly.
+	 */
+	async recommendForPlays(
+		played: readonly { readonly item: number; readonly plays: number }[],
+		n: number
+	): Promise<Recommendation[]> {
+		if (played.length === 0) {
+			throw new MusicrecError('model/no-overlap', 'This model knows none of the played items', {
+				matched: 0
+			});
+		}
+		const { weighting, dataset } = this.record.meta;
+		const counts = (COUNT_WEIGHTINGS as readonly string[]).includes(weighting);
+		const scale = counts
+			? playScale(
+					dataset.medianPlays,
+					played.map((p) => p.plays)
+				)
+			: 1;
+		const history: History = {
+			items: Int32Array.from(played, (p) => p.item),
+			weights: Float32Array.from(played, (p) => playsWeight(weighting, p.plays * scale))
+		};
+		const x = this.model.foldIn(history.items, history.weights);
+		return this.#recommend(x, n, history, true);
+	}
+
 	/** Model index of a song id, undefined when the model does not know it. */
 	itemIndex(itemId: string): number | undefined {
 		return this.#itemIndex.get(itemId);
@@ -245,11 +330,14 @@ export class ModelSession {
 	}
 
 	/** The n songs closest to `itemId` by cosine of item factors. */
-	async similarSongs(itemId: string, n: number): Promise<{ itemId: string; score: number }[]> {
+	async similarSongs(
+		itemId: string,
+		n: number
+	): Promise<{ itemId: string; name?: string; score: number }[]> {
 		const i = this.#itemIndex.get(itemId);
 		if (i === undefined) return [];
 		const top = await this.model.similarItems(i, n);
-		return pairs(top.items, top.scores, this.record.itemIds);
+		return pairs(top.items, top.scores, this.record.itemIds, this.record.itemNames);
 	}
 
 	async #recommend(
@@ -263,7 +351,8 @@ export class ModelSession {
 		const top = scorer
 			? scorer.topN(x, n, excluded)
 			: await this.model.recommendForFactors(x, n, excluded);
-		const found = pairs(top.items, top.scores, this.record.itemIds);
+		const names = this.record.itemNames;
+		const found = pairs(top.items, top.scores, this.record.itemIds, names);
 		// One user system for all the explanations (top.items is -1-padded at the end).
 		const explanations = this.model.explainItems(
 			history.items,
@@ -274,6 +363,7 @@ export class ModelSession {
 			...p,
 			because: explanations[k].contributions.slice(0, 3).map((c) => ({
 				itemId: this.record.itemIds[c.item],
+				...named(names, c.item),
 				score: c.score
 			}))
 		}));
@@ -286,14 +376,30 @@ export class ModelSession {
 	}
 }
 
+/** m / median(plays), or 1 when the training median m is unknown. */
+function playScale(trainingMedian: number | undefined, plays: readonly number[]): number {
+	if (trainingMedian === undefined || plays.length === 0) return 1;
+	const sorted = [...plays].sort((a, b) => a - b);
+	const mid = sorted.length >> 1;
+	const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+	return median > 0 ? trainingMedian / median : 1;
+}
+
+/** `{ name }` of item `i` when `names` has one, else nothing. */
+function named(names: readonly string[] | undefined, i: number): { name?: string } {
+	const name = names?.[i];
+	return name ? { name } : {};
+}
+
 function pairs(
 	items: Int32Array,
 	scores: Float32Array,
-	ids: readonly string[]
-): { itemId: string; score: number }[] {
-	const out: { itemId: string; score: number }[] = [];
+	ids: readonly string[],
+	names?: readonly string[]
+): { itemId: string; name?: string; score: number }[] {
+	const out: { itemId: string; name?: string; score: number }[] = [];
 	items.forEach((i, k) => {
-		if (i >= 0) out.push({ itemId: ids[i], score: scores[k] });
+		if (i >= 0) out.push({ itemId: ids[i], ...named(names, i), score: scores[k] });
 	});
 	return out;
 }

@@ -14,6 +14,8 @@ interface ModelData {
 	readonly id: string;
 	readonly userIds: readonly string[];
 	readonly itemIds: readonly string[];
+	/** Absent for models without names (and for every model stored before names existed). */
+	readonly itemNames?: readonly string[];
 	readonly userFactors: ArrayBuffer;
 	readonly itemFactors: ArrayBuffer;
 }
@@ -155,6 +157,7 @@ class IdbStore implements Store {
 			id: meta.id,
 			userIds: [...record.userIds],
 			itemIds: [...record.itemIds],
+			...(record.itemNames ? { itemNames: [...record.itemNames] } : {}),
 			userFactors: bufferOf(record.userFactors),
 			itemFactors: bufferOf(record.itemFactors)
 		};
@@ -184,6 +187,7 @@ class IdbStore implements Store {
 					meta,
 					userIds: data.userIds,
 					itemIds: data.itemIds,
+					...(data.itemNames ? { itemNames: data.itemNames } : {}),
 					userFactors: new Float32Array(data.userFactors),
 					itemFactors: new Float32Array(data.itemFactors)
 				};

@@ -1,3 +1,4 @@
+import type { ItemNames } from '$lib/core/data/item_names';
 import type { EdaSummary } from '$lib/core/data/eda';
 import type { ModelMeta, ModelRecord } from '$lib/core/model_record';
 
@@ -10,6 +11,8 @@ export interface DatasetEntry {
 	readonly fingerprint: string;
 	readonly file: Blob;
 	readonly summary: EdaSummary;
+	/** Names of the items, from a side file (Last.fm artists.dat, song_extra_info.csv…). */
+	readonly itemNames?: ItemNames;
 }
 
 export type DatasetInfo = Omit<DatasetEntry, 'file'>;

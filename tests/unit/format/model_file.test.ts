@@ -108,6 +108,22 @@ describe('model file', () => {
 		expect(decodeModelFile(encodeModelFile(r2)).meta.training.notes).toEqual(notes);
 	});
 
+	it('round-trips item names, and refuses names that do not fit the items', () => {
+		const r = { ...record(), itemNames: ['Björk', '', '"Weird Al" Yankovic', 'Sigur Rós'] };
+		expect(decodeModelFile(encodeModelFile(r)).itemNames).toEqual(r.itemNames);
+		expect('itemNames' in decodeModelFile(encodeModelFile(record()))).toBe(false);
+		expectError(
+			encodeModelFile({ ...r, itemNames: ['a', 'b'] }),
+			'file/bad-field',
+			/meta.itemNames must be a list of 4 names, one per item \(got "2 entries"\)/
+		);
+		expectError(
+			encodeModelFile({ ...r, itemNames: ['a', 'b', 'c', 7 as unknown as string] }),
+			'file/bad-field',
+			/meta.itemNames\[3\] must be a string/
+		);
+	});
+
 	it('writes a model envelope with [rows, f] float32 tensors', () => {
 		const r = record();
 		const file = JSON.parse(encodeModelFile(r));

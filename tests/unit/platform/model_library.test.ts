@@ -82,12 +82,35 @@ describe('model library', () => {
 
 	it('the first trained model becomes active by itself; later ones do not, until the active one is deleted', async () => {
 		const store = await fresh();
-		expect(await saveTrainedModel(store, model('a', 'first'))).toEqual({ activated: true });
+		expect((await saveTrainedModel(store, model('a', 'first'))).activated).toBe(true);
 		expect((await store.getSettings()).activeModelId).toBe('a');
-		expect(await saveTrainedModel(store, model('b', 'second'))).toEqual({ activated: false });
+		expect((await saveTrainedModel(store, model('b', 'second'))).activated).toBe(false);
 		expect((await store.getSettings()).activeModelId).toBe('a');
 		await store.deleteModel('a');
-		expect(await saveTrainedModel(store, model('c', 'third'))).toEqual({ activated: true });
+		expect((await saveTrainedModel(store, model('c', 'third'))).activated).toBe(true);
 		expect((await store.getSettings()).activeModelId).toBe('c');
+	});
+
+	it('a model trained on a dataset with names keeps them through the store, export and import', async () => {
+		const store = await fresh();
+		const names = { source: 'artists.dat', ids: ['c', 'a', 'zz'], names: ['Cee', 'Ay', 'Zed'] };
+		const { record } = await saveTrainedModel(store, model('n', 'named'), {
+			names,
+			medianPlays: 12.5
+		});
+		expect(record.itemNames).toEqual(['Ay', '', 'Cee']);
+		expect((await store.getModel('n'))!.itemNames).toEqual(['Ay', '', 'Cee']);
+		const { text } = await exportModelFile(store, 'n');
+		const imported = await importModelFile(store, text);
+		expect((await store.getModel(imported.meta.id))!.itemNames).toEqual(['Ay', '', 'Cee']);
+		expect((await store.getModel(imported.meta.id))!.meta.dataset.medianPlays).toBe(12.5);
+		// Names of other data (none of the items): the model is stored without names.
+		const other = { source: 'x', ids: ['q'], names: ['Q'] };
+		const { record: plain } = await saveTrainedModel(store, model('p', 'plain'), {
+			names: other
+		});
+		expect('itemNames' in plain).toBe(false);
+		expect('itemNames' in (await store.getModel('p'))!).toBe(false);
+		expect('medianPlays' in plain.meta.dataset).toBe(false);
 	});
 });

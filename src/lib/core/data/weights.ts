@@ -67,3 +67,15 @@ export function countWeight(mode: CountWeighting, raw: number): number {
 	if (mode === 'log1p') return Math.log1p(raw);
 	return 1;
 }
+
+/**
+ * Weight of an item a person played `plays` times (a personal history folded into a model),
+ * under the model's `mode`: a count mapping of the plays, or for KKBox mappings the target a
+ * KKBox row would have (1 when played again within a month; here: played more than once).
+ */
+export function playsWeight(mode: Weighting, plays: number): number {
+	if ((COUNT_WEIGHTINGS as readonly string[]).includes(mode)) {
+		return countWeight(mode as CountWeighting, plays);
+	}
+	return Math.max(1, kkboxWeight(mode as KkboxWeighting, plays > 1 ? 1 : 0));
+}

@@ -11,12 +11,18 @@ const MODEL_FILE_LIMITS: EnvelopeLimits = Object.freeze({
 });
 
 /**
- * Write a model as a 'model' envelope: meta = ModelMeta + userIds + itemIds; tensors
- * userFactors [users, f] and itemFactors [items, f] (float32, row-major).
+ * Write a model as a 'model' envelope: meta = ModelMeta + userIds + itemIds (+ itemNames when
+ * the model has names); tensors userFactors [users, f] and itemFactors [items, f] (float32,
+ * row-major).
  */
 export function encodeModelFile(record: ModelRecord, options: { createdAt?: string } = {}): string {
 	const f = record.meta.params.factors;
-	const meta = { ...record.meta, userIds: [...record.userIds], itemIds: [...record.itemIds] };
+	const meta = {
+		...record.meta,
+		userIds: [...record.userIds],
+		itemIds: [...record.itemIds],
+		...(record.itemNames ? { itemNames: [...record.itemNames] } : {})
+	};
 	return encodeEnvelope(
 		'model',
 		meta,
@@ -108,7 +114,10 @@ function dataset(v: unknown): DatasetRef {
 		fingerprint: string(o.fingerprint, 'meta.dataset.fingerprint'),
 		users: integer(o.users, 'meta.dataset.users'),
 		items: integer(o.items, 'meta.dataset.items'),
-		nnz: integer(o.nnz, 'meta.dataset.nnz')
+		nnz: integer(o.nnz, 'meta.dataset.nnz'),
+		...(o.medianPlays === undefined
+			? {}
+			: { medianPlays: finite(o.medianPlays, 'meta.dataset.medianPlays') })
 	};
 }
 
@@ -228,8 +237,8 @@ function factorMatrix(
 
 /**
  * Read a model file: the envelope checks (envelope.ts), then every ModelMeta field, id lists of
- * unique strings whose lengths equal the factor rows, factor columns equal meta.params.factors,
- * and finite factor values. The id is the file's; the importer decides about collisions.
+ * unique strings whose lengths equal the factor rows, item names (optional) one string per item,
+ * factor columns equal meta.params.factors, and finite factor values. The id is the file's; the importer decides about collisions.
  */
 export function decodeModelFile(text: string, limits: Partial<EnvelopeLimits> = {}): ModelRecord {
 	const envelope = decodeEnvelope(text, { kind: 'model', ...MODEL_FILE_LIMITS, ...limits });
@@ -252,5 +261,22 @@ export function decodeModelFile(text: string, limits: Partial<EnvelopeLimits> = 
 		'meta.itemIds',
 		f
 	);
-	return { meta, userIds, itemIds, userFactors, itemFactors };
+	const itemNames = names(raw.itemNames, itemIds.length);
+	return { meta, userIds, itemIds, ...(itemNames ? { itemNames } : {}), userFactors, itemFactors };
+}
+
+/** meta.itemNames: absent, or one string per item ('' where the name is unknown). */
+function names(value: unknown, items: number): string[] | undefined {
+	if (value === undefined) return undefined;
+	if (!Array.isArray(value) || value.length !== items) {
+		bad(
+			'meta.itemNames',
+			`a list of ${items} names, one per item`,
+			Array.isArray(value) ? `${value.length} entries` : value
+		);
+	}
+	value.forEach((v, k) => {
+		if (typeof v !== 'string') bad(`meta.itemNames[${k}]`, 'a string', v);
+	});
+	return value as string[];
 }
