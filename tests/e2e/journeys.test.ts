@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
+import { strToU8, zipSync } from 'fflate';
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { demoDataFile } from '../helpers/data_files';
@@ -122,6 +123,56 @@ describe('journeys (built static site, headless Chromium)', () => {
 		await page.screenshot({ path: 'test-results/journey_utf16.png', fullPage: true });
 		// The last one trains like any other.
 		await trainModel(page, app.url, 'utf16 model', 2);
+		expect(app.errors).toEqual([]);
+	});
+
+	it('a zip archive: one file is read as it is; of several, the person picks one', async () => {
+		const rows: string[] = ['userID\tartistID\tweight'];
+		for (let k = 0; k < 25; k++)
+			for (let j = 0; j < 4; j++) rows.push(`${k}\ta${(k + j * 5) % 17}\t${j + 1}`);
+		const log = strToU8(rows.join('\n') + '\n');
+		const artists = strToU8(
+			'id\tname\n' + Array.from({ length: 17 }, (_, i) => `a${i}\tN${i}`).join('\n')
+		);
+		await page.goto(app.url);
+		await page.getByTestId('dataset-card').waitFor({ timeout: 60_000 });
+		await page.getByTestId('file-input').setInputFiles({
+			name: 'single.zip',
+			mimeType: 'application/zip',
+			buffer: Buffer.from(zipSync({ 'plays/log.tsv': log }))
+		});
+		await waitForDataset(page, 'log.tsv');
+		expect(await page.getByTestId('stat-users').textContent()).toBe('25');
+		expect(await page.getByTestId('stat-nnz').textContent()).toBe('100');
+		// Several files: the largest is offered first, the person picks the log.
+		await page.getByTestId('file-input').setInputFiles({
+			name: 'hetrec.zip',
+			mimeType: 'application/zip',
+			buffer: Buffer.from(
+				zipSync({
+					'artists.dat': artists,
+					'user_artists.dat': log,
+					'__MACOSX/._x': new Uint8Array(4)
+				})
+			)
+		});
+		const picker = page.getByTestId('zip-picker');
+		await picker.waitFor();
+		expect(await picker.locator('input[type=radio]').count()).toBe(2);
+		await picker.getByLabel(/user_artists.dat/).check();
+		await picker.getByRole('button', { name: 'Read this file' }).click();
+		await waitForDataset(page, 'user_artists.dat');
+		expect(await page.getByTestId('stat-items').textContent()).toBe('17');
+		// A damaged archive is named for what it is; the dataset shown stays.
+		await page.getByTestId('file-input').setInputFiles({
+			name: 'broken.zip',
+			mimeType: 'application/zip',
+			buffer: Buffer.from([0x50, 0x4b, 3, 4, 1, 2, 3])
+		});
+		await page
+			.getByText(/Could not read broken.zip: The archive is a zip file that could not be read/)
+			.waitFor();
+		expect(await page.getByTestId('status-dataset').textContent()).toContain('user_artists.dat');
 		expect(app.errors).toEqual([]);
 	});
 

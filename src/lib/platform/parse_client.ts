@@ -1,6 +1,7 @@
 import type { BadLine } from '$lib/core/data/ingest';
 import type { EdaSummary } from '$lib/core/data/eda';
 import type { Weighting } from '$lib/core/data/weights';
+import { isZip, zipEntries, type ZipEntry } from '$lib/core/data/zip';
 import type { ParseRequest, ParseResponse } from '$lib/workers/parse.worker';
 import { WorkerTaskError, workerFailureMessage } from './worker_failure';
 
@@ -29,6 +30,8 @@ interface ParseOutcome {
 }
 
 export interface ParseOptions {
+	/** For a zip archive: the file inside to read (zipEntriesOf lists them). */
+	zipEntry?: string;
 	weighting?: Weighting;
 	badLines?: 'error' | 'skip';
 	onProgress?: (p: ParseProgress) => void;
@@ -64,8 +67,10 @@ export function startParse(
 	source: File | Blob | { url: string; name: string },
 	options: ParseOptions = {}
 ): ParseJob {
-	const name =
+	const file =
 		source instanceof File ? source.name : source instanceof Blob ? 'data.csv' : source.name;
+	// A zip's file is named by itself (its path inside the archive, without folders).
+	const name = options.zipEntry ? (options.zipEntry.split('/').pop() ?? file) : file;
 	const worker = new Worker(new URL('../workers/parse.worker.ts', import.meta.url), {
 		type: 'module'
 	});
@@ -114,6 +119,7 @@ export function startParse(
 				? { kind: 'blob', blob: source }
 				: // The worker resolves relative URLs against its own script: make it absolute.
 					{ kind: 'url', url: new URL(source.url, location.href).href },
+		zipEntry: options.zipEntry,
 		weighting: options.weighting,
 		badLines: options.badLines
 	};
@@ -128,4 +134,13 @@ export function startParse(
 			reject(new WorkerTaskError('data/cancelled', 'Reading the file was cancelled'));
 		}
 	};
+}
+
+/**
+ * The files of a zip archive, largest first, or undefined when `file` is not a zip. Reads the
+ * whole archive (its central directory is at the end); nothing is unpacked.
+ */
+export async function zipEntriesOf(file: Blob): Promise<ZipEntry[] | undefined> {
+	if (!isZip(new Uint8Array(await file.slice(0, 4).arrayBuffer()))) return undefined;
+	return zipEntries(new Uint8Array(await file.arrayBuffer()), 'The archive');
 }

@@ -1,5 +1,6 @@
 /// <reference lib="webworker" />
 import { ingest } from '$lib/core/data/ingest';
+import { zipEntryChunks } from '$lib/core/data/zip';
 import { isMusicrecError } from '$lib/core/errors';
 import type { BadLine } from '$lib/core/data/ingest';
 import type { EdaSummary } from '$lib/core/data/eda';
@@ -14,6 +15,8 @@ export type ParseRequest =
 			type: 'parse';
 			/** A file picked or dropped, or a URL the worker fetches (the bundled demo). */
 			source: { kind: 'blob'; blob: Blob } | { kind: 'url'; url: string };
+			/** The file inside a zip archive to read (the source is then the archive). */
+			zipEntry?: string;
 			weighting?: Weighting;
 			badLines?: 'error' | 'skip';
 	  }
@@ -25,9 +28,9 @@ export type ParseResponse =
 	| {
 			type: 'result';
 			summary: EdaSummary;
-			/** SHA-256 (hex) of the file bytes. */
+			/** SHA-256 (hex) of the file bytes (of the file inside, for a zip). */
 			fingerprint: string;
-			/** The bytes read (the same Blob for a file; a new one for a URL). */
+			/** The bytes read (the same Blob for a file; a new one for a URL or a zip's file). */
 			file: Blob;
 			rows: number;
 			rowsKept: number;
@@ -74,8 +77,9 @@ async function parse(request: Extract<ParseRequest, { type: 'parse' }>): Promise
 		const { stream, totalBytes, blob } = await openSource(request.source, ctrl.signal);
 		hash = parallelHash();
 		const fileHash = hash;
-		// A URL's bytes are kept to store them; a Blob is stored as it is.
-		const parts: Uint8Array<ArrayBuffer>[] | undefined = blob ? undefined : [];
+		// A URL's bytes and a zip's file are kept to store them; a Blob is stored as it is.
+		const zipEntry = request.zipEntry;
+		const parts: Uint8Array<ArrayBuffer>[] | undefined = blob && !zipEntry ? undefined : [];
 		let bytes = 0;
 		let rows = 0;
 		let lastPost = -Infinity;
@@ -85,12 +89,16 @@ async function parse(request: Extract<ParseRequest, { type: 'parse' }>): Promise
 			lastPost = now;
 			post({ type: 'progress', rows, bytes, totalBytes, seconds: seconds() });
 		};
-		const chunks = byteStreamChunks(stream, (b) => {
+		const keep = (b: Uint8Array): void => {
 			fileHash.update(b);
-			bytes += b.byteLength;
 			parts?.push(b as Uint8Array<ArrayBuffer>);
+		};
+		const read = byteStreamChunks(stream, (b) => {
+			if (!zipEntry) keep(b);
+			bytes += b.byteLength;
 			report(false);
 		});
+		const chunks = zipEntry ? tapped(zipEntryChunks(read, zipEntry), keep) : read;
 		const result = await ingest(chunks, {
 			weighting: request.weighting,
 			badLines: request.badLines,
@@ -136,6 +144,17 @@ async function parse(request: Extract<ParseRequest, { type: 'parse' }>): Promise
 	} finally {
 		hash?.dispose();
 		if (controller === ctrl) controller = undefined;
+	}
+}
+
+/** `chunks`, each handed to `onChunk` first. */
+async function* tapped(
+	chunks: AsyncIterable<Uint8Array>,
+	onChunk: (b: Uint8Array) => void
+): AsyncGenerator<Uint8Array> {
+	for await (const b of chunks) {
+		onChunk(b);
+		yield b;
 	}
 }
 

@@ -13,6 +13,7 @@ import { MusicrecError } from '../errors';
 import { CsvTokenizer } from './csv_tokenizer';
 import type { NamedPlays } from './name_match';
 import { sniffDelimiter } from './schema';
+import { isZip } from './zip';
 
 /** One play, with nothing else about the person or the device. */
 export interface Listen {
@@ -59,7 +60,6 @@ export interface NamedBytes {
 	readonly bytes: Uint8Array;
 }
 
-const ZIP_MAGIC = [0x50, 0x4b, 0x03, 0x04];
 const MAX_UNZIPPED_BYTES = 2 ** 30;
 
 /** Zip entries that can hold listens (Spotify's and ListenBrainz's layouts, any folder). */
@@ -73,10 +73,6 @@ function listensEntry(path: string): boolean {
 		/^listens.*\.json$/i.test(base) ||
 		/scrobbles.*\.csv$/i.test(base)
 	);
-}
-
-function isZip(b: Uint8Array): boolean {
-	return ZIP_MAGIC.every((m, k) => b[k] === m);
 }
 
 /** The text of UTF-8 (or UTF-16 with a BOM) bytes, without a BOM. */
