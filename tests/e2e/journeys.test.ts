@@ -163,6 +163,11 @@ describe('journeys (built static site, headless Chromium)', () => {
 		await picker.getByRole('button', { name: 'Read this file' }).click();
 		await waitForDataset(page, 'user_artists.dat');
 		expect(await page.getByTestId('stat-items').textContent()).toBe('17');
+		await page.getByTestId('save-status').filter({ hasText: 'Saved' }).waitFor({ timeout: 60_000 });
+		// What is stored is the file inside, so training reads it like any file.
+		await trainModel(page, app.url, 'zip model', 2);
+		await page.goto(app.url);
+		await page.getByTestId('dataset-card').waitFor({ timeout: 60_000 });
 		// A damaged archive is named for what it is; the dataset shown stays.
 		await page.getByTestId('file-input').setInputFiles({
 			name: 'broken.zip',
@@ -173,6 +178,64 @@ describe('journeys (built static site, headless Chromium)', () => {
 			.getByText(/Could not read broken.zip: The archive is a zip file that could not be read/)
 			.waitFor();
 		expect(await page.getByTestId('status-dataset').textContent()).toContain('user_artists.dat');
+		expect(app.errors).toEqual([]);
+	});
+
+	it('unknown columns open the mapping step with a guess; the person fixes it, loads and trains', async () => {
+		// user, song, plays, unix time: no header; the guess takes the last number as the weight.
+		const lines: string[] = [];
+		for (let u = 0; u < 30; u++)
+			for (let j = 0; j < 5; j++)
+				lines.push(
+					`user${u},song${(u * 3 + j * 7) % 40},${1 + ((u + j) % 6)},${1700000000 + u * 100 + j}`
+				);
+		const songs = new Set(lines.map((l) => l.split(',')[1])).size;
+		await page.goto(app.url);
+		await page.getByTestId('dataset-card').waitFor({ timeout: 60_000 });
+		const before = await page.getByTestId('status-dataset').textContent();
+		await page.getByTestId('file-input').setInputFiles({
+			name: 'plays_with_time.csv',
+			mimeType: 'text/csv',
+			buffer: Buffer.from(lines.join('\n') + '\n')
+		});
+		const step = page.getByTestId('column-mapping');
+		await step.waitFor({ timeout: 30_000 });
+		// Nothing was loaded or stored meanwhile.
+		expect(await page.getByTestId('status-dataset').textContent()).toBe(before);
+		expect(await step.locator('select[name=delimiter]').inputValue()).toBe(',');
+		expect(await step.locator('input[name=header]').isChecked()).toBe(false);
+		expect(await step.locator('select[name=user]').inputValue()).toBe('0');
+		expect(await step.locator('select[name=item]').inputValue()).toBe('1');
+		expect(await step.locator('select[name=weight]').inputValue()).toBe('3');
+		const preview = step.getByTestId('mapping-preview');
+		expect(await preview.locator('tbody tr').count()).toBe(9);
+		expect(await preview.locator('tbody tr').first().locator('td').allTextContents()).toEqual(
+			lines[0].split(',')
+		);
+		await page.screenshot({ path: 'test-results/journey_mapping.png', fullPage: true });
+		// The play count is column 3.
+		await step.locator('select[name=weight]').selectOption('2');
+		expect(await preview.locator('th.role').allTextContents()).toEqual([
+			'column 1user',
+			'column 2item',
+			'column 3weight'
+		]);
+		await step.getByRole('button', { name: 'Load with these columns' }).click();
+		await waitForDataset(page, 'plays_with_time.csv');
+		await page.getByTestId('save-status').filter({ hasText: 'Saved' }).waitFor({ timeout: 60_000 });
+		expect(await page.getByTestId('stat-users').textContent()).toBe('30');
+		expect(await page.getByTestId('stat-items').textContent()).toBe(String(songs));
+		expect(await page.getByTestId('reading').textContent()).toMatch(/weight\s+column 3/);
+		expect(await step.count()).toBe(0);
+		await trainModel(page, app.url, 'mapped model', 2);
+		// A file that loaded by itself can have its columns chosen again: item and weight swapped
+		// for the same file give another reading.
+		await page.goto(app.url);
+		await page.getByTestId('change-columns').click();
+		await step.waitFor();
+		expect(await step.locator('select[name=weight]').inputValue()).toBe('2');
+		await step.getByRole('button', { name: 'Cancel' }).click();
+		expect(await step.count()).toBe(0);
 		expect(app.errors).toEqual([]);
 	});
 

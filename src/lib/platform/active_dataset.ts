@@ -5,3 +5,9 @@ export async function activeDataset(store: Store): Promise<DatasetEntry | undefi
 	const settings = await store.getSettings();
 	return settings.activeDatasetId ? store.getDataset(settings.activeDatasetId) : undefined;
 }
+
+/** Store `entry` and make it the active dataset (one after the other; either may fail). */
+export async function storeActiveDataset(store: Store, entry: DatasetEntry): Promise<void> {
+	await store.putDataset(entry);
+	await store.updateSettings({ activeDatasetId: entry.id });
+}

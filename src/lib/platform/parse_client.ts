@@ -1,6 +1,7 @@
 import type { BadLine } from '$lib/core/data/ingest';
 import type { EdaSummary } from '$lib/core/data/eda';
 import type { Weighting } from '$lib/core/data/weights';
+import type { ColumnMapping } from '$lib/core/data/column_mapping';
 import { isZip, zipEntries, type ZipEntry } from '$lib/core/data/zip';
 import type { ParseRequest, ParseResponse } from '$lib/workers/parse.worker';
 import { WorkerTaskError, workerFailureMessage } from './worker_failure';
@@ -30,6 +31,8 @@ interface ParseOutcome {
 }
 
 export interface ParseOptions {
+	/** The columns as the person said them (the column-mapping step); default: from the header. */
+	columns?: ColumnMapping;
 	/** For a zip archive: the file inside to read (zipEntriesOf lists them). */
 	zipEntry?: string;
 	weighting?: Weighting;
@@ -120,6 +123,7 @@ export function startParse(
 				: // The worker resolves relative URLs against its own script: make it absolute.
 					{ kind: 'url', url: new URL(source.url, location.href).href },
 		zipEntry: options.zipEntry,
+		columns: options.columns,
 		weighting: options.weighting,
 		badLines: options.badLines
 	};
@@ -143,4 +147,12 @@ export function startParse(
 export async function zipEntriesOf(file: Blob): Promise<ZipEntry[] | undefined> {
 	if (!isZip(new Uint8Array(await file.slice(0, 4).arrayBuffer()))) return undefined;
 	return zipEntries(new Uint8Array(await file.arrayBuffer()), 'The archive');
+}
+
+/**
+ * Whether a parse failed because the header was not recognised (and the file is not a KKBox
+ * side file, which has its own place): the person is then asked which columns are which.
+ */
+export function columnsUnknown(e: unknown): e is WorkerTaskError {
+	return e instanceof WorkerTaskError && e.code === 'csv/unknown-schema' && !e.details.sideFile;
 }

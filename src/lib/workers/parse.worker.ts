@@ -5,6 +5,11 @@ import { isMusicrecError } from '$lib/core/errors';
 import type { BadLine } from '$lib/core/data/ingest';
 import type { EdaSummary } from '$lib/core/data/eda';
 import type { Weighting } from '$lib/core/data/weights';
+import {
+	columnsDirective,
+	withoutColumnsDirective,
+	type ColumnMapping
+} from '$lib/core/data/column_mapping';
 import { byteStreamChunks } from '$lib/platform/file_chunks';
 import { parallelHash } from '$lib/platform/parallel_hash';
 import type { StreamHash } from '$lib/platform/parallel_hash';
@@ -17,6 +22,7 @@ export type ParseRequest =
 			source: { kind: 'blob'; blob: Blob } | { kind: 'url'; url: string };
 			/** The file inside a zip archive to read (the source is then the archive). */
 			zipEntry?: string;
+			columns?: ColumnMapping;
 			weighting?: Weighting;
 			badLines?: 'error' | 'skip';
 	  }
@@ -77,9 +83,11 @@ async function parse(request: Extract<ParseRequest, { type: 'parse' }>): Promise
 		const { stream, totalBytes, blob } = await openSource(request.source, ctrl.signal);
 		hash = parallelHash();
 		const fileHash = hash;
-		// A URL's bytes and a zip's file are kept to store them; a Blob is stored as it is.
-		const zipEntry = request.zipEntry;
-		const parts: Uint8Array<ArrayBuffer>[] | undefined = blob && !zipEntry ? undefined : [];
+		// A URL's bytes, a zip's file and a file read with chosen columns (a #musicrec-columns
+		// line first, replacing one it had) are kept to store them; a Blob is stored as it is.
+		const { zipEntry, columns } = request;
+		const rewritten = zipEntry !== undefined || columns !== undefined;
+		const parts: Uint8Array<ArrayBuffer>[] | undefined = blob && !rewritten ? undefined : [];
 		let bytes = 0;
 		let rows = 0;
 		let lastPost = -Infinity;
@@ -94,11 +102,12 @@ async function parse(request: Extract<ParseRequest, { type: 'parse' }>): Promise
 			parts?.push(b as Uint8Array<ArrayBuffer>);
 		};
 		const read = byteStreamChunks(stream, (b) => {
-			if (!zipEntry) keep(b);
+			if (!rewritten) keep(b);
 			bytes += b.byteLength;
 			report(false);
 		});
-		const chunks = zipEntry ? tapped(zipEntryChunks(read, zipEntry), keep) : read;
+		const unpacked = zipEntry ? zipEntryChunks(read, zipEntry) : read;
+		const chunks = !rewritten ? read : tapped(columns ? mapped(unpacked, columns) : unpacked, keep);
 		const result = await ingest(chunks, {
 			weighting: request.weighting,
 			badLines: request.badLines,
@@ -117,7 +126,7 @@ async function parse(request: Extract<ParseRequest, { type: 'parse' }>): Promise
 			type: 'result',
 			summary: result.eda,
 			fingerprint,
-			file: blob ?? new Blob(parts ?? [], { type: 'text/csv' }),
+			file: parts ? new Blob(parts, { type: 'text/csv' }) : blob!,
 			rows: result.rows,
 			rowsKept: result.rowsKept,
 			badLines: result.badLines,
@@ -144,6 +153,17 @@ async function parse(request: Extract<ParseRequest, { type: 'parse' }>): Promise
 	} finally {
 		hash?.dispose();
 		if (controller === ctrl) controller = undefined;
+	}
+}
+
+/** The bytes of a file read with `columns`: its #musicrec-columns line, then the file without its own. */
+async function* mapped(
+	chunks: AsyncIterable<Uint8Array>,
+	columns: ColumnMapping
+): AsyncGenerator<Uint8Array> {
+	yield new TextEncoder().encode(columnsDirective(columns));
+	for await (const c of withoutColumnsDirective(chunks).chunks) {
+		yield typeof c === 'string' ? new TextEncoder().encode(c) : c;
 	}
 }
 

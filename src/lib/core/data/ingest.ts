@@ -13,6 +13,7 @@ import type {
 	InPlaceReader,
 	Utf8Decoder
 } from './ingest/types';
+import { schemaFromMapping, withoutColumnsDirective } from './column_mapping';
 import { detectSchema, sniffDelimiter } from './schema';
 import { encodeWtf8 } from './wtf8';
 
@@ -159,6 +160,7 @@ export async function ingest(
 ): Promise<IngestResult> {
 	const signal = options.signal;
 	const progressEvery = Math.max(1, options.progressEvery ?? 50_000);
+	let columns = options.columns;
 	let readers: Readers | undefined;
 	let delimiter: CsvDelimiter = ',';
 	let tokenizer: CsvTokenizer | undefined;
@@ -173,7 +175,8 @@ export async function ingest(
 	const onRecord = (fields: string[], line: number): void => {
 		if (readers) return readers.split.record(fields, line);
 		// The header: the schema, the sink and its readers, set up for the rest of this chunk.
-		readers = new Readers(new RowSink(detectSchema(fields, delimiter), options));
+		const schema = columns ? schemaFromMapping(fields, columns) : detectSchema(fields, delimiter);
+		readers = new Readers(new RowSink(schema, options));
 		prime(readers);
 		// A file without a header: its first line is a row too.
 		if (readers.sink.schema.headerless) readers.split.record(fields, line);
@@ -203,7 +206,10 @@ export async function ingest(
 	let decoderClear = true;
 	const rows = (): number => readers?.sink.rows ?? 0;
 
-	for await (const piece of decompressed(chunks)) {
+	// A stored file mapped by the person starts with its #musicrec-columns line.
+	const stripped = withoutColumnsDirective(chunks);
+	for await (const piece of decompressed(stripped.chunks)) {
+		columns ??= stripped.mapping();
 		if (signal?.aborted) throw cancelled(signal);
 		let text: string;
 		let bytes: Uint8Array | undefined;
@@ -231,7 +237,7 @@ export async function ingest(
 			else pendingBytes = undefined;
 			const line = firstLine(pending, false);
 			if (line === undefined) continue;
-			delimiter = sniffDelimiter(line);
+			delimiter = columns?.delimiter ?? sniffDelimiter(line);
 			tokenizer = new CsvTokenizer(delimiter, onRecord, onLine);
 			push(pending, pendingBytes && concatBytes(pendingBytes), decoder !== undefined);
 			pending = '';
@@ -248,7 +254,8 @@ export async function ingest(
 	chars += rest.length;
 	if (!tokenizer) {
 		pending += rest;
-		delimiter = sniffDelimiter(firstLine(pending, true) ?? '');
+		columns ??= stripped.mapping();
+		delimiter = columns?.delimiter ?? sniffDelimiter(firstLine(pending, true) ?? '');
 		tokenizer = new CsvTokenizer(delimiter, onRecord, onLine);
 		push(
 			pending,

@@ -45,7 +45,8 @@ const COLUMN_ALIASES: Readonly<Record<'user' | 'item' | 'weight' | 'target', str
 	target: ['target']
 };
 
-function roleOf(name: string): keyof typeof COLUMN_ALIASES | undefined {
+/** The role a column name is an alias of (user, item, weight or target), or undefined. */
+export function columnRole(name: string): keyof typeof COLUMN_ALIASES | undefined {
 	const key = name.toLowerCase().replace(/[^a-z0-9]/g, '');
 	for (const [role, names] of Object.entries(COLUMN_ALIASES)) {
 		if (names.includes(key)) return role as keyof typeof COLUMN_ALIASES;
@@ -63,7 +64,7 @@ function matchAliases(
 	if (names.length < 2 || names.length > 3) return undefined;
 	const at: Partial<Record<keyof typeof COLUMN_ALIASES, number>> = {};
 	for (const [k, name] of names.entries()) {
-		const role = roleOf(name);
+		const role = columnRole(name);
 		if (role === undefined || at[role] !== undefined) return undefined;
 		at[role] = k;
 	}

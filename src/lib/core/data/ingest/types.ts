@@ -1,3 +1,4 @@
+import type { ColumnMapping } from '../column_mapping';
 import type { EdaSummary } from '../eda';
 import type { Interactions } from '../interactions';
 import type { SchemaKind } from '../schema';
@@ -31,6 +32,8 @@ export interface Utf8Decoder {
 }
 
 export interface IngestOptions {
+	/** The columns as the person said them; default: detected from the header. */
+	columns?: ColumnMapping;
 	/** Weight mapping; defaults to `one-plus-target` for KKBox and `raw` otherwise. */
 	weighting?: Weighting;
 	/** `error` (default) stops at the first bad data line; `skip` counts and skips them. */
