@@ -146,13 +146,14 @@ describe('data & EDA page (built static site, headless Chromium)', () => {
 		await expect(page.getByTestId('parse-status').textContent()).resolves.toBe('');
 		await expect(page.getByTestId('dataset-name').textContent()).resolves.toBe('user_artists.dat');
 
-		// A file with unknown columns: the core's message, the previous dataset still shown.
+		// A file with unknown columns: the core's message above the column-mapping step, the
+		// previous dataset still shown until the person loads or cancels.
 		await page.getByTestId('file-input').setInputFiles({
 			name: 'broken.csv',
 			mimeType: 'text/csv',
 			buffer: Buffer.from('customer,product,price\na,b,1\n')
 		});
-		const alert = page.getByTestId('parse-error');
+		const alert = page.getByTestId('mapping-reason');
 		await alert.waitFor();
 		const message = (await alert.textContent()) ?? '';
 		expect(message).toContain('broken.csv');
@@ -163,6 +164,8 @@ describe('data & EDA page (built static site, headless Chromium)', () => {
 		await expect(page.getByTestId('dataset-name').textContent()).resolves.toBe('user_artists.dat');
 		await expect(page.getByTestId('stat-users').textContent()).resolves.toBe(String(lf.users));
 		await page.screenshot({ path: 'test-results/data_page_error.png', fullPage: true });
+		await page.getByTestId('column-mapping').getByRole('button', { name: 'Cancel' }).click();
+		await expect(page.getByTestId('column-mapping').count()).resolves.toBe(0);
 
 		// Reload: the stored active dataset is shown again, without fetching the demo.
 		const before = demoRequests.length;
