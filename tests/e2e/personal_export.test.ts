@@ -149,10 +149,25 @@ describe('your own export, matched to the Last.fm demo model by name (headless C
 		);
 		expect(shown).toBeGreaterThan(0);
 		await page.screenshot({ path: 'test-results/personal_export.png', fullPage: true });
+		// Kept as a dataset of one listener: the matched artists and their plays, nothing else.
+		await page.getByTestId('me-keep').click();
+		await page.getByTestId('me-kept').filter({ hasText: 'Saved as the dataset' }).waitFor();
+		expect(await page.getByTestId('status-dataset').textContent()).toBe('my-listening.csv');
+		await page.goto(app.url);
+		await waitForDataset(page, 'my-listening.csv');
+		expect(await page.getByTestId('stat-users').textContent()).toBe('1');
+		expect(await page.getByTestId('stat-items').textContent()).toBe('5');
+		expect(await page.getByTestId('stat-rows').textContent()).toBe('5');
+		const stored = JSON.stringify(await idbDigest(page));
+		expect(stored).not.toEqual(JSON.stringify(before));
+		const dump = await page.content();
+		for (const s of [...SECRETS, 'Nobody Has Heard Of Us']) expect(dump).not.toContain(s);
 		expect(app.errors).toEqual([]);
 	});
 
 	it('a file that is not a listening history gets a specific message', async () => {
+		await page.goto(new URL('recommend/', app.url).href);
+		await page.locator('[data-testid=me-drop]:not([disabled])').waitFor({ timeout: 60_000 });
 		await page.getByTestId('me-drop').setInputFiles({
 			name: 'Userdata.json',
 			mimeType: 'application/json',

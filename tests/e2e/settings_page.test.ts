@@ -102,4 +102,31 @@ describe('Settings page (built static site, headless Chromium)', () => {
 		expect(await select().inputValue()).toBe('');
 		expect(errors).toEqual([]);
 	});
+
+	it('training threads: the setting is kept, and training runs on that many', async () => {
+		const threads = page.locator('select[name=training-threads]');
+		const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+		const engineOf = async (name: string, choice: string) => {
+			await page.goto(new URL('settings/', app.url).href);
+			await threads.selectOption(choice);
+			await page.getByTestId('threads-saved').waitFor();
+			await page.reload();
+			await expect.poll(() => threads.inputValue()).toBe(choice);
+			await page.goto(new URL('models/', app.url).href);
+			await page.getByLabel('Name').fill(name);
+			await page.getByLabel('Factors').fill('10');
+			await page.getByLabel('Iterations').fill('2');
+			await page.getByRole('button', { name: 'Train', exact: true }).click();
+			const row = page.locator('[data-testid=model-list] tbody tr', { hasText: name });
+			await row.waitFor({ timeout: 170_000 });
+			// "Saved “name” (0.4 s on wasm, fused kernel on 2 threads)."
+			return (await page.getByText(`Saved “${name}”`).textContent()) ?? '';
+		};
+		const one = await engineOf('one thread', '1');
+		expect(one).toContain('fused kernel');
+		expect(one).not.toMatch(/on \d+ threads/);
+		const all = await engineOf('every core', '');
+		if (cores > 1) expect(all).toContain(`fused kernel on ${Math.min(cores, 16)} threads`);
+		expect(errors).toEqual([]);
+	});
 });

@@ -6,9 +6,7 @@
  */
 import { helperStart, kernelThreads, type KernelThreads } from '$lib/core/als/kernel/cg_kernel';
 import { useAlsKernel } from '$lib/core/als/kernel/tf_kernel';
-
-/** Most threads used: the kernel's work per half-sweep is small, more rarely pays. */
-const MAX_KERNEL_THREADS = 4;
+import { maxTrainingThreads } from './thread_count';
 
 let ready: Promise<LoadedKernel> | undefined;
 
@@ -21,7 +19,7 @@ export function kernelThreadsAvailable(): number {
 	};
 	if (!g.crossOriginIsolated || typeof g.WorkerGlobalScope === 'undefined') return 1;
 	if (typeof SharedArrayBuffer === 'undefined') return 1;
-	return Math.max(1, Math.min(MAX_KERNEL_THREADS, g.navigator?.hardwareConcurrency ?? 1));
+	return maxTrainingThreads(g.navigator?.hardwareConcurrency ?? 1);
 }
 
 /** The kernel as loaded: its thread count, and why it has fewer threads than asked for. */

@@ -18,7 +18,7 @@ export interface ParseProgress {
 }
 
 /** A finished parse. */
-interface ParseOutcome {
+export interface ParseOutcome {
 	name: string;
 	summary: EdaSummary;
 	/** SHA-256 (hex) of the file bytes. */

@@ -3,14 +3,17 @@
  * active model, in this browser: read the files (personal_export.ts keeps only artist, track,
  * time and duration), match them to the model's item names, fold the person in, list top n.
  */
-import { matchHistory, type HistoryMatch } from '$lib/core/data/personal_match';
+import { historyLog, matchHistory, type HistoryMatch } from '$lib/core/data/personal_match';
 import {
 	readPersonalExport,
 	type NamedBytes,
 	type PersonalHistory
 } from '$lib/core/data/personal_export';
 import { MusicrecError } from '$lib/core/errors';
+import { datasetEntry, storeActiveDataset } from './active_dataset';
 import type { ModelSession, Recommendation } from './model_session';
+import { startParse } from './parse_client';
+import type { DatasetEntry, Store } from './store_api';
 
 export interface PersonalRecommendations {
 	readonly history: PersonalHistory;
@@ -65,3 +68,28 @@ export async function recommendFromExport(
 
 /** Performance measure from dropping an export to its list in the document. */
 export const PERSONAL_SHOWN_MEASURE = 'musicrec:personal-shown';
+
+/**
+ * Keep the matched part of a history as a dataset of one listener, "me", and make it the active
+ * dataset: read by the same parser as any file, stored in this browser only. A federation
+ * client then takes part as one person (secure aggregation protects exactly that case).
+ */
+export async function keepAsDataset(
+	store: Store,
+	session: ModelSession,
+	match: HistoryMatch
+): Promise<DatasetEntry> {
+	const file = new File([historyLog(match, session.record.itemIds)], 'my-listening.csv', {
+		type: 'text/csv'
+	});
+	const out = await startParse(file).done;
+	const { itemIds, itemNames } = session.record;
+	const named = match.matched.filter((m) => itemNames?.[m.item]);
+	const entry = datasetEntry(out, {
+		source: session.record.meta.name,
+		ids: named.map((m) => itemIds[m.item]),
+		names: named.map((m) => itemNames![m.item])
+	});
+	await storeActiveDataset(store, entry);
+	return entry;
+}

@@ -27,6 +27,8 @@ export interface Settings {
 	 * trainings do not probe every backend each time; cleared when the user re-runs the probe.
 	 */
 	probedBackend?: 'webgpu' | 'webgl' | 'wasm' | 'cpu';
+	/** Threads training uses (the ALS kernel and tfjs-wasm); undefined = one per core, capped. */
+	trainingThreads?: number;
 }
 
 /**

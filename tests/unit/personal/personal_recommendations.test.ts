@@ -6,6 +6,8 @@ import { isMusicrecError } from '../../../src/lib/core/errors';
 import type { ModelRecord } from '../../../src/lib/core/model_record';
 import { ModelSession, type DatasetView } from '../../../src/lib/platform/model_session';
 import { recommendFromExport } from '../../../src/lib/platform/personal_listening';
+import { historyLog } from '../../../src/lib/core/data/personal_match';
+import { ingest } from '../../../src/lib/core/data/ingest';
 import { exactHalfStep } from '../../helpers/reference_als';
 import { onBackend } from '../../helpers/tf_node';
 
@@ -215,5 +217,28 @@ describe('recommendations for a person from their own export (cpu)', () => {
 		expect(session.resolveItem('nobody')).toBeUndefined();
 		expect(session.itemName('a2')).toBe('Björk');
 		session.dispose();
+	});
+});
+
+describe('historyLog', () => {
+	it('writes the matched plays as one listener’s log, ids quoted where CSV needs it', async () => {
+		const match = {
+			level: 'artist' as const,
+			distinct: 3,
+			plays: 9,
+			playShare: 8 / 9,
+			unmatched: [{ name: 'x', plays: 1 }],
+			matched: [
+				{ item: 1, name: 'B', catalogName: 'B', plays: 5 },
+				{ item: 0, name: 'A', catalogName: 'A', plays: 3 }
+			]
+		};
+		const text = historyLog(match, ['id,"0"', 'id1']);
+		expect(text).toBe('user,item,weight\nme,id1,5\nme,"id,""0""",3\n');
+		// Read back by the app's own parser: one listener, the two items, the plays as weights.
+		const r = await ingest([text]);
+		expect(r.interactions.users.toArray()).toEqual(['me']);
+		expect(r.interactions.items.toArray().sort()).toEqual(['id,"0"', 'id1']);
+		expect(Array.from(r.interactions.matrix.data).sort()).toEqual([3, 5]);
 	});
 });

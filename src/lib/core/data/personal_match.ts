@@ -28,3 +28,16 @@ export function matchHistory(catalog: readonly string[], listens: readonly Liste
 		plays: listens.length
 	};
 }
+
+/** A CSV field, quoted when it holds a comma, a quote or a line break (RFC 4180). */
+const field = (s: string): string => (/[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+
+/**
+ * The matched part of a history as a listening log of one listener, `user`: one row per
+ * catalogue item with its plays (`user,item,weight`), ids as the model knows them, so it can be
+ * stored as a dataset and used where a dataset is (a federation client of one person).
+ */
+export function historyLog(match: HistoryMatch, itemIds: readonly string[], user = 'me'): string {
+	const rows = match.matched.map((m) => `${field(user)},${field(itemIds[m.item])},${m.plays}`);
+	return ['user,item,weight', ...rows].join('\n') + '\n';
+}
