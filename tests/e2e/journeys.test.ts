@@ -110,7 +110,19 @@ describe('journeys (built static site, headless Chromium)', () => {
 			{ name: 'train_triplets.txt', buffer: Buffer.from(tsv), reading: 'no header' },
 			{ name: 'plays.csv.gz', buffer: gzipSync(Buffer.from(tsv)), reading: 'no header' },
 			{ name: 'export.csv', buffer: Buffer.from(semicolons), reading: 'separated by semicolons' },
-			{ name: 'unicode.txt', buffer: utf16, reading: 'weight plays' }
+			{ name: 'unicode.txt', buffer: utf16, reading: 'weight plays' },
+			{
+				name: 'audioscrobbler.txt',
+				buffer: Buffer.from(rows.map((r) => r.join(' ')).join('\n') + '\n'),
+				reading: 'separated by spaces'
+			},
+			{
+				name: 'artists.csv',
+				buffer: Buffer.from(
+					'user_id,artist_id,play_count\n' + rows.map((r) => r.join(',')).join('\n') + '\n'
+				),
+				reading: 'weight play_count'
+			}
 		];
 		for (const f of files) {
 			await page.getByTestId('file-input').setInputFiles({ ...f, mimeType: 'text/plain' });
