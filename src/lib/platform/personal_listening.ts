@@ -3,39 +3,55 @@
  * active model, in this browser: read the files (personal_export.ts keeps only artist, track,
  * time and duration), match them to the model's item names, fold the person in, list top n.
  */
-import { historyLog, matchHistory, type HistoryMatch } from '$lib/core/data/personal_match';
-import {
-	readPersonalExport,
-	type NamedBytes,
-	type PersonalHistory
-} from '$lib/core/data/personal_export';
+import { historyLog, type HistoryMatch, type HistorySummary } from '$lib/core/data/personal_match';
 import { MusicrecError } from '$lib/core/errors';
+import type { PersonalRequest, PersonalResponse } from '$lib/workers/personal.worker';
 import { datasetEntry, storeActiveDataset } from './active_dataset';
 import type { ModelSession, Recommendation } from './model_session';
 import { startParse } from './parse_client';
 import type { DatasetEntry, Store } from './store_api';
+import { WorkerTaskError, workerFailureMessage } from './worker_failure';
 
 export interface PersonalRecommendations {
-	readonly history: PersonalHistory;
+	readonly history: HistorySummary;
 	readonly match: HistoryMatch;
 	readonly recommendations: readonly Recommendation[];
 }
 
-/** The bytes of each file, with its name. */
-export async function filesAsBytes(files: readonly File[]): Promise<NamedBytes[]> {
-	return Promise.all(
-		files.map(async (f) => ({ name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) }))
-	);
+/** Reads a person's export and matches it to catalogue names (in a worker, or here in tests). */
+export type ExportMatcher = (
+	catalog: readonly string[]
+) => Promise<{ history: HistorySummary; match: HistoryMatch }>;
+
+/** The export `files` read and matched in a worker of its own: the page stays responsive. */
+export function matchInWorker(files: readonly File[]): ExportMatcher {
+	return (catalog) =>
+		new Promise((resolve, reject) => {
+			const worker = new Worker(new URL('../workers/personal.worker.ts', import.meta.url), {
+				type: 'module'
+			});
+			worker.onmessage = (e: MessageEvent<PersonalResponse>) => {
+				worker.terminate();
+				if (e.data.type === 'done') resolve(e.data);
+				else reject(new WorkerTaskError(e.data.code, e.data.message, e.data.details));
+			};
+			worker.onerror = (e: ErrorEvent) => {
+				worker.terminate();
+				reject(new WorkerTaskError('worker', workerFailureMessage('history reader', e)));
+			};
+			const request: PersonalRequest = { files: [...files], catalog: [...catalog] };
+			worker.postMessage(request);
+		});
 }
 
 /**
- * Recommendations for the person whose export `files` are. Throws `model/no-names` when the
- * model has no item names, `model/no-overlap` (with the match) when none of the history's
- * artists or tracks is in the catalogue, and the reader's errors for files it cannot read.
+ * Recommendations for the person whose export `read` reads. Throws `model/no-names` when the
+ * model has no item names, and the reader's errors (no plays, none of them in the catalogue,
+ * files it cannot read).
  */
 export async function recommendFromExport(
 	session: ModelSession,
-	files: readonly NamedBytes[],
+	read: ExportMatcher,
 	n: number
 ): Promise<PersonalRecommendations> {
 	const names = session.record.itemNames;
@@ -46,22 +62,7 @@ export async function recommendFromExport(
 			{}
 		);
 	}
-	const history = readPersonalExport(files);
-	if (history.listens.length === 0) {
-		throw new MusicrecError(
-			'file/bad-format',
-			`No plays in ${history.files.join(', ')}: ${history.skipped.short} were shorter than 30 s and ${history.skipped.notMusic} were not music`,
-			{}
-		);
-	}
-	const match = matchHistory(names, history.listens);
-	if (match.matched.length === 0) {
-		throw new MusicrecError(
-			'model/no-overlap',
-			`This model knows none of your ${match.distinct.toLocaleString('en-US')} ${match.level === 'artist' ? 'artists' : 'tracks'} (0 of ${match.distinct.toLocaleString('en-US')} matched by name)`,
-			{ matched: 0, total: match.distinct }
-		);
-	}
+	const { history, match } = await read(names);
 	const recommendations = await session.recommendForPlays(match.matched, n);
 	return { history, match, recommendations };
 }

@@ -5,8 +5,12 @@ import { csrFromTriplets } from '../../../src/lib/core/data/csr';
 import { isMusicrecError } from '../../../src/lib/core/errors';
 import type { ModelRecord } from '../../../src/lib/core/model_record';
 import { ModelSession, type DatasetView } from '../../../src/lib/platform/model_session';
-import { recommendFromExport } from '../../../src/lib/platform/personal_listening';
-import { historyLog } from '../../../src/lib/core/data/personal_match';
+import {
+	recommendFromExport,
+	type ExportMatcher
+} from '../../../src/lib/platform/personal_listening';
+import { historyLog, matchExport } from '../../../src/lib/core/data/personal_match';
+import type { NamedBytes } from '../../../src/lib/core/data/personal_export';
 import { ingest } from '../../../src/lib/core/data/ingest';
 import { exactHalfStep } from '../../helpers/reference_als';
 import { onBackend } from '../../helpers/tf_node';
@@ -72,7 +76,13 @@ function referenceTop(played: Map<number, number>, n: number): { item: number; s
 	return out.sort((a, b) => b.score - a.score).slice(0, n);
 }
 
-const spotify = (plays: [string, string, number][]) => ({
+/** A reader of `files` run here (the page runs the same function in a worker). */
+const here =
+	(...files: NamedBytes[]): ExportMatcher =>
+	(catalog) =>
+		Promise.resolve(matchExport(files, catalog));
+
+const spotify = (plays: [string, string, number][]): NamedBytes => ({
 	name: 'StreamingHistory_music_0.json',
 	bytes: strToU8(
 		JSON.stringify(
@@ -93,7 +103,7 @@ describe('recommendations for a person from their own export (cpu)', () => {
 		const session = new ModelSession(record(true), EMPTY);
 		const out = await recommendFromExport(
 			session,
-			[
+			here(
 				spotify([
 					['radiohead', 'Airbag', 200000],
 					['Radiohead', 'Creep', 200000],
@@ -103,7 +113,7 @@ describe('recommendations for a person from their own export (cpu)', () => {
 					['Nobody Knows Them', 'Song', 100000],
 					['Nobody Knows Them', 'Song 2', 100000]
 				])
-			],
+			),
 			3
 		);
 		expect(out.match.level).toBe('artist');
@@ -173,29 +183,33 @@ describe('recommendations for a person from their own export (cpu)', () => {
 
 	it('says when the model has no names, and when none of the history is in it', async () => {
 		const unnamed = new ModelSession(record(false), EMPTY);
-		const e1 = await recommendFromExport(unnamed, [spotify([['Radiohead', 'x', 60000]])], 3).catch(
-			(e: unknown) => e
-		);
+		const e1 = await recommendFromExport(
+			unnamed,
+			here(spotify([['Radiohead', 'x', 60000]])),
+			3
+		).catch((e: unknown) => e);
 		expect(isMusicrecError(e1, 'model/no-names')).toBe(true);
 		unnamed.dispose();
 		const session = new ModelSession(record(true), EMPTY);
 		const e2 = await recommendFromExport(
 			session,
-			[
+			here(
 				spotify([
 					['Nobody', 'x', 60000],
 					['Else', 'y', 60000]
 				])
-			],
+			),
 			3
 		).catch((e: unknown) => e);
 		expect(isMusicrecError(e2, 'model/no-overlap')).toBe(true);
 		expect((e2 as Error).message).toBe(
 			'This model knows none of your 2 artists (0 of 2 matched by name)'
 		);
-		const e3 = await recommendFromExport(session, [spotify([['Radiohead', 'x', 1000]])], 3).catch(
-			(e: unknown) => e
-		);
+		const e3 = await recommendFromExport(
+			session,
+			here(spotify([['Radiohead', 'x', 1000]])),
+			3
+		).catch((e: unknown) => e);
 		expect((e3 as Error).message).toMatch(/No plays in .*1 were shorter than 30 s/);
 		session.dispose();
 	});
