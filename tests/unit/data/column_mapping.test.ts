@@ -7,20 +7,9 @@ import {
 	schemaFromMapping,
 	splitRows
 } from '../../../src/lib/core/data/column_mapping';
-import { ingest, type IngestResult } from '../../../src/lib/core/data/ingest';
+import { ingest } from '../../../src/lib/core/data/ingest';
 import { isMusicrecError } from '../../../src/lib/core/errors';
-
-function triplets(r: IngestResult): string[] {
-	const m = r.interactions.matrix;
-	const users = r.interactions.users.toArray();
-	const items = r.interactions.items.toArray();
-	const out: string[] = [];
-	for (let u = 0; u < m.rows; u++) {
-		for (let k = m.indptr[u]; k < m.indptr[u + 1]; k++)
-			out.push(`${users[u]}|${items[m.indices[k]]}|${m.data[k]}`);
-	}
-	return out.sort();
-}
+import { triplets } from '../../helpers/triplets';
 
 describe('guessColumns', () => {
 	it.each([

@@ -5,20 +5,7 @@ import { ingest } from '../../../src/lib/core/data/ingest';
 import type { IngestChunk, IngestResult } from '../../../src/lib/core/data/ingest';
 import { sniffDelimiter } from '../../../src/lib/core/data/schema';
 import { isMusicrecError } from '../../../src/lib/core/errors';
-
-/** Triplets (user, item, weight) of a result, sorted, read back through the vocabularies. */
-function triplets(r: IngestResult): string[] {
-	const m = r.interactions.matrix;
-	const users = r.interactions.users.toArray();
-	const items = r.interactions.items.toArray();
-	const out: string[] = [];
-	for (let u = 0; u < m.rows; u++) {
-		for (let k = m.indptr[u]; k < m.indptr[u + 1]; k++) {
-			out.push(`${users[u]}|${items[m.indices[k]]}|${m.data[k]}`);
-		}
-	}
-	return out.sort();
-}
+import { triplets } from '../../helpers/triplets';
 
 /** The same three plays in each layout below: u1 played s1 3 times and s2 once, u2 s1 twice. */
 const PLAYS = ['u1|s1|3', 'u1|s2|1', 'u2|s1|2'];
