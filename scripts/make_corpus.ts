@@ -14,11 +14,12 @@ import { createInitialGlobal, publishGlobal } from '../src/lib/core/federation/g
 import { encodeUpdateFile } from '../src/lib/core/federation/update_file';
 import type { ModelRecord } from '../src/lib/core/model_record';
 import { Rng } from '../src/lib/core/random';
+import { strToU8, zipSync } from 'fflate';
 
 const ROOT = join(process.cwd(), 'tests', 'corpus');
 const CREATED_AT = '2026-01-01T00:00:00.000Z';
 
-type Kind = 'csv' | 'model' | 'global' | 'update';
+type Kind = 'csv' | 'model' | 'global' | 'update' | 'personal';
 
 /** What reading a case must give: an error with a code and a message fragment, or a summary. */
 type Expect =
@@ -722,14 +723,189 @@ function readme(): string {
 	return lines.join('\n') + '\n';
 }
 
+// ---------------------------------------------------------------------------------------------
+// A person's exports (Spotify, Last.fm, ListenBrainz), read by personal_export.ts and matched
+// by name (personal_match.ts) against a catalogue of three artists: Radiohead, Björk, Portishead.
+
+/** A zip of `files`, with the uncompressed size of every entry claimed to be `claim`. */
+function zipClaiming(files: Record<string, Uint8Array>, claim?: number): Uint8Array {
+	const zip = zipSync(files, { level: 0 });
+	if (claim === undefined) return zip;
+	const view = new DataView(zip.buffer, zip.byteOffset, zip.byteLength);
+	for (let k = 0; k + 4 <= zip.length; k++) {
+		const sig = view.getUint32(k, true);
+		if (sig === 0x04034b50) view.setUint32(k + 22, claim, true);
+		if (sig === 0x02014b50) view.setUint32(k + 24, claim, true);
+	}
+	return zip;
+}
+
+function addPersonalCases(): void {
+	const play = (artist: unknown, track: unknown, ms: unknown = 200000) => ({
+		endTime: '2024-01-01 10:00',
+		artistName: artist,
+		trackName: track,
+		msPlayed: ms
+	});
+	const json = (v: unknown) => JSON.stringify(v);
+	const p = (
+		name: string,
+		ext: string,
+		content: string | Uint8Array,
+		about: string,
+		expect: Expect
+	) => add({ name, kind: 'personal', ext, content, about, expect });
+	p(
+		'valid_account',
+		'json',
+		json([play('Radiohead', 'Airbag'), play('bjork', 'Joga'), play('Nobody', 'x')]),
+		'Spotify account data: three plays, two artists of the catalogue',
+		{ accepted: { plays: 3, matched: 2, distinct: 3 } }
+	);
+	p('empty', 'json', '', 'an empty file', fail('file/bad-format', '(an empty file)'));
+	p(
+		'truncated',
+		'json',
+		json([play('Radiohead', 'Airbag')]).slice(0, 30),
+		'JSON cut off',
+		fail('file/bad-format', 'line 1 is not JSON')
+	);
+	p(
+		'object',
+		'json',
+		json({ username: 'x', email: 'a@example.org' }),
+		'Userdata.json, not listens',
+		fail('file/bad-format', 'a JSON object without listens')
+	);
+	p(
+		'wrong_fields',
+		'json',
+		json([{ song: 'x', when: 1 }]),
+		'records without artist or track fields',
+		fail('file/bad-format', 'records with song, when')
+	);
+	p(
+		'nulls',
+		'json',
+		json([null, 1, 'x', []]),
+		'an array of non-records',
+		fail('file/bad-format', 'no records')
+	);
+	p(
+		'proto',
+		'json',
+		'[{"__proto__": {"polluted": 1}, "artistName": "Radiohead", "trackName": "x", "msPlayed": 90000, "constructor": {"prototype": {"polluted": 1}}}]',
+		'__proto__ and constructor keys beside a real play',
+		{ accepted: { plays: 1, matched: 1, distinct: 1 } }
+	);
+	p(
+		'wrong_types',
+		'json',
+		json([play(7, ['x']), play({}, null), play('Radiohead', 'x', 'long')]),
+		'artist and track of the wrong types, a play length as text',
+		{ accepted: { plays: 1, matched: 1, distinct: 1 } }
+	);
+	p(
+		'all_short',
+		'json',
+		json([play('Radiohead', 'a', 1000), play('Björk', 'b', 29999)]),
+		'every play under 30 s',
+		fail('file/bad-format', '2 were shorter than 30 s')
+	);
+	p(
+		'podcasts',
+		'json',
+		json([
+			{
+				ts: '2024-01-01T00:00:00Z',
+				ms_played: 900000,
+				master_metadata_track_name: null,
+				master_metadata_album_artist_name: null,
+				episode_name: 'E'
+			}
+		]),
+		'extended history with podcast episodes only',
+		fail('file/bad-format', '1 were not music')
+	);
+	p(
+		'no_overlap',
+		'json',
+		json([play('Nobody', 'x'), play('Else', 'y')]),
+		'plays of artists the catalogue lacks',
+		fail('model/no-overlap', '0 of 2 matched by name')
+	);
+	p(
+		'jsonl_bad_line',
+		'jsonl',
+		json({ listened_at: 1, track_metadata: { artist_name: 'Radiohead', track_name: 'x' } }) +
+			'\n{oops\n',
+		'ListenBrainz lines, the second not JSON',
+		fail('file/bad-format', 'line 2 is not JSON')
+	);
+	p(
+		'csv_columns',
+		'csv',
+		'a,b\n1,2\n',
+		'a CSV that is not a scrobble export',
+		fail('file/bad-format', 'columns [a, b]')
+	);
+	p(
+		'binary',
+		'json',
+		Uint8Array.from({ length: 512 }, (_, k) => (k * 37 + 11) % 256),
+		'binary bytes',
+		fail('file/bad-format', 'not a listening history')
+	);
+	p(
+		'zip_empty',
+		'zip',
+		zipClaiming({ 'readme.txt': strToU8('hi') }),
+		'a zip with no listening file',
+		fail('file/bad-format', 'holds no listening history')
+	);
+	p(
+		'zip_truncated',
+		'zip',
+		zipClaiming({ 'StreamingHistory_music_0.json': strToU8(json([play('Radiohead', 'x')])) }).slice(
+			0,
+			40
+		),
+		'a zip cut off',
+		fail('file/bad-format', 'zip file that could not be opened')
+	);
+	p(
+		'zip_claims_huge',
+		'zip',
+		zipClaiming(
+			{ 'StreamingHistory_music_0.json': strToU8(json([play('Radiohead', 'x')])) },
+			0xfffffff0
+		),
+		'a zip whose entry claims 4 GiB unpacked',
+		fail('file/bad-format', 'more than 1 GiB unpacked')
+	);
+	p(
+		'zip_valid',
+		'zip',
+		zipClaiming({
+			'Spotify Account Data/StreamingHistory_music_0.json': strToU8(
+				json([play('Portishead', 'Roads'), play('Portishead', 'Glory Box')])
+			),
+			'Spotify Account Data/Userdata.json': strToU8(json({ username: 'secret' }))
+		}),
+		'the zip Spotify sends, with a user data file beside the plays',
+		{ accepted: { plays: 2, matched: 1, distinct: 1 } }
+	);
+}
+
 function main(): void {
-	for (const kind of ['csv', 'model', 'global', 'update']) {
+	for (const kind of ['csv', 'model', 'global', 'update', 'personal']) {
 		rmSync(join(ROOT, kind), { recursive: true, force: true });
 	}
 	addCsvCases();
 	addModelCases();
 	const checksum = addGlobalCases();
 	addUpdateCases(checksum);
+	addPersonalCases();
 	write('manifest.json', JSON.stringify({ cases }, null, '\t') + '\n');
 	write('README.md', readme());
 	console.log(`wrote ${cases.length} cases to ${ROOT}`);

@@ -231,4 +231,37 @@ describe('your own export, matched to the Last.fm demo model by name (headless C
 		expect(await page.locator('[data-testid=similar-songs] tbody tr').count()).toBeGreaterThan(0);
 		expect(app.errors).toEqual([]);
 	});
+
+	it('every hostile export of the corpus gets its message, and storage is untouched', async () => {
+		const manifest = JSON.parse(readFileSync('tests/corpus/manifest.json', 'utf8')) as {
+			cases: {
+				kind: string;
+				name: string;
+				file: string;
+				expect: { error?: string; message?: string };
+			}[];
+		};
+		// Read errors only: the corpus's matching cases assume its own three-artist catalogue.
+		const bad = manifest.cases.filter(
+			(c) => c.kind === 'personal' && c.expect.error === 'file/bad-format'
+		);
+		expect(bad.length).toBeGreaterThanOrEqual(12);
+		await page.goto(new URL('recommend/', app.url).href);
+		await page.locator('[data-testid=me-drop]:not([disabled])').waitFor({ timeout: 60_000 });
+		const before = await idbDigest(page);
+		for (const c of bad) {
+			const name = `corpus-${c.file.split('/').pop()}`;
+			await page.getByTestId('me-drop').setInputFiles({
+				name,
+				mimeType: 'application/octet-stream',
+				buffer: readFileSync(`tests/corpus/${c.file}`)
+			});
+			// Every message names its file, so a message left from the previous file is not read.
+			const error = page.getByTestId('me-error').filter({ hasText: name });
+			await error.waitFor({ timeout: 30_000 });
+			expect(await error.textContent(), c.file).toContain(c.expect.message);
+			expect(await idbDigest(page), c.file).toEqual(before);
+		}
+		expect(app.errors).toEqual([]);
+	});
 });

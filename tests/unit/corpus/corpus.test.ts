@@ -1,3 +1,4 @@
+import { matchExport } from '../../../src/lib/core/data/personal_match';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +12,7 @@ import { readTextChunks } from '../../../src/lib/node/files';
 /** One corpus entry, as scripts/make_corpus.ts writes it. */
 interface Case {
 	name: string;
-	kind: 'csv' | 'model' | 'global' | 'update';
+	kind: 'csv' | 'model' | 'global' | 'update' | 'personal';
 	file: string;
 	badLines?: 'skip';
 	maxFileBytes?: number;
@@ -38,6 +39,9 @@ function csvSummary(r: IngestResult): Record<string, unknown> {
 	};
 }
 
+/** The catalogue a person's export is matched against (item index -> name). */
+const PERSONAL_CATALOG = ['Radiohead', 'Björk', 'Portishead'];
+
 /** Run a case through the core: a summary of what was read, plus the user ids for CSV. */
 async function run(
 	c: Case,
@@ -51,6 +55,13 @@ async function run(
 		);
 		for (const v of r.interactions.matrix.data) expect(Number.isFinite(v) && v > 0).toBe(true);
 		return { summary: csvSummary(r), userIds: r.interactions.users.toArray() };
+	}
+	if (c.kind === 'personal') {
+		const bytes = new Uint8Array(readFileSync(path));
+		const { history, match } = matchExport([{ name: c.file, bytes }], PERSONAL_CATALOG);
+		return {
+			summary: { plays: history.plays, matched: match.matched.length, distinct: match.distinct }
+		};
 	}
 	const text = readFileSync(path, 'utf8');
 	if (c.kind === 'model') {
@@ -93,7 +104,7 @@ describe('hostile-input corpus', () => {
 
 	it('has cases of every kind, and every file listed exists and is small', () => {
 		const kinds = new Set(manifest.cases.map((c) => c.kind));
-		expect([...kinds].sort()).toEqual(['csv', 'global', 'model', 'update']);
+		expect([...kinds].sort()).toEqual(['csv', 'global', 'model', 'personal', 'update']);
 		expect(new Set(manifest.cases.map((c) => c.file)).size).toBe(manifest.cases.length);
 		for (const c of manifest.cases) {
 			const size = statSync(join(ROOT, c.file)).size;

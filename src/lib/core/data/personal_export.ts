@@ -201,7 +201,9 @@ function jsonRecords(name: string, text: string): Json[] {
 }
 
 function readJson(name: string, text: string, minMs: number): OneFile {
-	const records = jsonRecords(name, text).filter((r) => r !== null && typeof r === 'object');
+	const records = jsonRecords(name, text).filter(
+		(r) => r !== null && typeof r === 'object' && !Array.isArray(r)
+	);
 	const sample = records.find(() => true);
 	if (!sample) throw unknownFile(name, 'no records');
 	const out: OneFile = { format: 'spotify-account', listens: [], short: 0, notMusic: 0 };
