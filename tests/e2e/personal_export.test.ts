@@ -165,6 +165,63 @@ describe('your own export, matched to the Last.fm demo model by name (headless C
 		expect(app.errors).toEqual([]);
 	});
 
+	it('Spotify account data, a Last.fm scrobble CSV and a ListenBrainz export each give named recommendations', async () => {
+		const top = topArtistsOf('2', 3).map((id) => names.get(id)!);
+		const files = [
+			{
+				name: 'StreamingHistory_music_0.json',
+				text: JSON.stringify(
+					top.map((a, k) => ({
+						endTime: '2024-01-01 10:00',
+						artistName: a,
+						trackName: `t${k}`,
+						msPlayed: 180000
+					}))
+				)
+			},
+			{
+				name: 'scrobbles.csv',
+				text:
+					top
+						.map((a, k) => `"${a.replace(/"/g, '""')}",Album,t${k},01 Jan 2024 10:0${k}`)
+						.join('\n') + '\n'
+			},
+			{
+				name: 'listens.jsonl',
+				text: top
+					.map((a, k) =>
+						JSON.stringify({
+							listened_at: 1700000000 + k,
+							user_name: SECRETS[1],
+							track_metadata: { artist_name: a, track_name: `t${k}` }
+						})
+					)
+					.join('\n')
+			}
+		];
+		await page.goto(new URL('recommend/', app.url).href);
+		for (const f of files) {
+			await page.locator('[data-testid=me-drop]:not([disabled])').waitFor({ timeout: 60_000 });
+			await page.getByTestId('me-drop').setInputFiles({
+				name: f.name,
+				mimeType: 'application/octet-stream',
+				buffer: Buffer.from(f.text)
+			});
+			await page
+				.getByTestId('me-summary')
+				.filter({ hasText: '3 plays of 3 artists' })
+				.waitFor({ timeout: 30_000 });
+			expect(await page.getByTestId('me-matched').textContent(), f.name).toBe('3 of 3');
+			const recs = page.locator('[data-testid=me-recs] tbody tr');
+			expect(await recs.count(), f.name).toBe(10);
+			for (const name of await recs.getByTestId('item-name').allTextContents()) {
+				expect(top, f.name).not.toContain(name);
+			}
+			// The next drop must not be satisfied by this one's summary.
+			await page.reload();
+		}
+	});
+
 	it('a file that is not a listening history gets a specific message', async () => {
 		await page.goto(new URL('recommend/', app.url).href);
 		await page.locator('[data-testid=me-drop]:not([disabled])').waitFor({ timeout: 60_000 });
