@@ -71,6 +71,12 @@ const PLAN: readonly PlannedRun[] = [
 			...['--repeats', '3']
 		]
 	})),
+	// The kernel's thread scaling, counts alternating (exact short rows, and CG on every row).
+	{
+		name: 'scaling-lastfm-f64',
+		suite: 'scaling',
+		args: ['--dataset', 'lastfm', '--factors', '64', '--repeats', '5']
+	},
 	// The kernel's arithmetic rate against a matMul of the same run (no implicit figure).
 	{ name: 'als-lastfm-f64-t1', suite: 'als', args: ['--dataset', 'lastfm', '--factors', '64'] },
 	...POISON_ATTACKS.flatMap(({ key, args }) =>

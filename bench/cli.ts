@@ -14,6 +14,7 @@ import { ingestSuite } from './ingest_suite';
 import { lighthouseSuite } from './lighthouse_suite';
 import { personalSuite } from './personal_suite';
 import { recommendSuite } from './recommend_suite';
+import { scalingSuite } from './scaling_suite';
 import { tableSuite } from './report';
 import { threadsSuite } from './threads_suite';
 import { tuneSuite } from './tune_suite';
@@ -27,6 +28,9 @@ import { tuneSuite } from './tune_suite';
  *         [--iterations I] [--alpha A] [--regularization R] [--weighting W] [--seed S]
  *         [--reference DIR] [--keep-split DIR]   implicit 0.7.2 and musicrec alternating on one split written as
  *         Matrix Market; exits with 3 when the reference cannot be built
+ *   scaling [--dataset lastfm|kkbox10k|synthetic] [--factors F] [--threads 1,2,4,8] [--repeats R]
+ *         [--exact on|off|both]   the fused kernel's fit per thread count (counts the machine has),
+ *         alternating, with exact short rows and with CG on every row: speedup over one thread
  *   app-weight [--build DIR]   first-load JS per route and precache size of the built site
  *   browser [--build DIR] [--runs N]   demo load, training beside the same fit in Node,
  *                              open-to-recommendations, long tasks, probe (headless Chromium)
@@ -95,6 +99,9 @@ async function main(): Promise<void> {
 		case 'recommend':
 			records = await recommendSuite(options);
 			break;
+		case 'scaling':
+			records = await scalingSuite(options);
+			break;
 		case 'threads':
 			records = await threadsSuite(options);
 			break;
@@ -109,7 +116,7 @@ async function main(): Promise<void> {
 			break;
 		default:
 			throw new Error(
-				`unknown suite "${suite}" (known: all, table, als, compare, browser-full, tune, app-weight, browser, federation, ingest, personal, recommend, threads, ingest-browser, lighthouse)`
+				`unknown suite "${suite}" (known: all, table, als, compare, browser-full, tune, app-weight, browser, federation, ingest, personal, recommend, scaling, threads, ingest-browser, lighthouse)`
 			);
 	}
 	mkdirSync(dirname(out), { recursive: true });

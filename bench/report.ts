@@ -62,6 +62,17 @@ function tableRows(all: AllResults): TableRow[] {
 		compareRow(all, 'compare-lastfm-f32-t2', 'ALS Last.fm f=32, 2 threads'),
 		compareRow(all, 'compare-kkbox-f64-t1', 'ALS KKBox 10k f=64, 1 thread')
 	];
+	const speedup = (exact: boolean) =>
+		rec(all, 'scaling-lastfm-f64', (r) => r.threads === 2 && r.exact_short_rows === exact);
+	const [exact2, cg2] = [speedup(true), speedup(false)];
+	if (exact2 && cg2) {
+		rows.push({
+			measure: `ALS Last.fm f=64, fused kernel 1 -> 2 threads: fit speedup (min of ${num(exact2, 'repeats')} alternating fits each), exact short rows (default) / CG on every row`,
+			value: `${f(num(exact2, 'speedup'))}x / ${f(num(cg2, 'speedup'))}x (sweeps ${f(num(exact2, 'sweep_speedup'))}x / ${f(num(cg2, 'sweep_speedup'))}x)`,
+			target: '>= 1.7x',
+			met: num(exact2, 'speedup') >= 1.7
+		});
+	}
 	const q = rec(all, 'compare-lastfm-f64-t1');
 	if (q) {
 		const diff = num(q, 'ndcg_diff');

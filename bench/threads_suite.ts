@@ -103,7 +103,7 @@ function busyUnit(units: number): Promise<number> {
 }
 
 /** Two units on one thread over one unit on each of two threads, run at the same time. */
-async function parallelCapacity(): Promise<number> {
+export async function parallelCapacity(): Promise<number> {
 	const serial = await busyUnit(2);
 	const parallel = Math.max(...(await Promise.all([busyUnit(1), busyUnit(1)])));
 	return serial / parallel;

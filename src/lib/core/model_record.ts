@@ -53,6 +53,11 @@ export interface ModelMeta {
 		/** Threads of the fused kernel (absent in older files). */
 		readonly threads?: number;
 		/**
+		 * The kernel solved rows with few entries exactly (true) or every row by CG (false);
+		 * absent for stock ops, which always use CG, and in older files.
+		 */
+		readonly exactShortRows?: boolean;
+		/**
 		 * Fallbacks taken while training, in words (kernel helpers that did not start, a kernel
 		 * that did not load); absent when there was none.
 		 */
@@ -79,7 +84,8 @@ export interface ModelRecord {
 export function trainingEngine(t: ModelMeta['training']): string {
 	if (t.solver === 'kernel') {
 		const threads = t.threads ?? 1;
-		return `${t.backend}, fused kernel${threads > 1 ? ` on ${threads} threads` : ''}`;
+		const rows = t.exactShortRows === false ? ', CG on every row' : '';
+		return `${t.backend}, fused kernel${threads > 1 ? ` on ${threads} threads` : ''}${rows}`;
 	}
 	return t.solver === 'ops' ? `${t.backend}, tfjs ops` : t.backend;
 }

@@ -29,6 +29,11 @@ export interface Settings {
 	probedBackend?: 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 	/** Threads training uses (the ALS kernel and tfjs-wasm); undefined = one per core, capped. */
 	trainingThreads?: number;
+	/**
+	 * False: the ALS kernel runs CG steps on every row, as the GPU backends and implicit do;
+	 * undefined or true: rows with few plays are solved exactly (faster).
+	 */
+	exactShortRows?: boolean;
 }
 
 /**

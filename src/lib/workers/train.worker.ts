@@ -34,6 +34,11 @@ export type TrainCommand =
 			 * cross-origin isolated; else 1).
 			 */
 			readonly wasmThreads?: number;
+			/**
+			 * With the fused kernel, solve rows with few entries exactly (default true); false:
+			 * CG steps on every row, the iterations of the stock-ops solver and implicit.
+			 */
+			readonly exactShortRows?: boolean;
 	  }
 	| { readonly type: 'cancel' }
 	/** Diagnostics: answer with the worker's live tfjs tensors (leak tests read it). */
@@ -170,8 +175,10 @@ export async function runTraining(
 		const losses: number[] = [];
 		let elapsed = 0;
 		let solver = 'ops' as 'kernel' | 'ops';
+		const exactShortRows = command.exactShortRows ?? true;
 		model = await fit(train, params, {
 			signal: deps.signal,
+			exactShortRows,
 			onSolver: (s) => (solver = s),
 			onFallback: note,
 			onSweep({ sweep, loss, seconds }) {
@@ -224,6 +231,7 @@ export async function runTraining(
 					backend,
 					solver,
 					threads: solver === 'kernel' ? threads : 1,
+					...(solver === 'kernel' ? { exactShortRows } : {}),
 					...(notes.length ? { notes } : {}),
 					loss: losses
 				},

@@ -208,12 +208,21 @@ describe.each(TF_BACKENDS)('fit on %s', (backend) => {
 		// Huge confidences with no regularization overflow float32.
 		const m = randomCsr(10, 12, 0.3, 6);
 		const before = tf.memory().numTensors;
-		const err = await fit(m, { factors: 4, iterations: 3, alpha: 1e38, regularization: 0 }).catch(
-			(e: unknown) => e
-		);
-		expect(isMusicrecError(err, 'als/not-finite')).toBe(true);
-		expect((err as Error).message).toMatch(/increase regularization/);
-		expect(tf.memory().numTensors).toBe(before);
+		// with the loss, and without it (then |X|^2 is the check: the kernel's own sums, or ops)
+		for (const options of [
+			{},
+			{ computeLoss: false },
+			{ computeLoss: false, solver: 'ops' as const }
+		]) {
+			const err = await fit(
+				m,
+				{ factors: 4, iterations: 3, alpha: 1e38, regularization: 0 },
+				options
+			).catch((e: unknown) => e);
+			expect(isMusicrecError(err, 'als/not-finite')).toBe(true);
+			expect((err as Error).message).toMatch(/increase regularization/);
+			expect(tf.memory().numTensors).toBe(before);
+		}
 	});
 
 	it('rejects negative weights and bad params before allocating', async () => {

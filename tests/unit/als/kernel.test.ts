@@ -2,14 +2,20 @@ import * as tf from '@tensorflow/tfjs-core';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fit } from '../../../src/lib/core/als/fit';
-import { AlsCgKernel, splitByCost } from '../../../src/lib/core/als/kernel/cg_kernel';
+import {
+	AlsCgKernel,
+	exactRowLimit,
+	planRows,
+	splitByCost
+} from '../../../src/lib/core/als/kernel/cg_kernel';
 import { cgSolveOp, useAlsKernel } from '../../../src/lib/core/als/kernel/tf_kernel';
-import type { Csr } from '../../../src/lib/core/data/csr';
+import { transpose, type Csr } from '../../../src/lib/core/data/csr';
 import { startKernelThreads } from '../../../src/lib/node/kernel_threads';
 import { KERNEL_MODULE, kernelModuleText } from '../../../scripts/build_kernels';
 import {
 	denseCP,
 	denseLoss,
+	denseSolve,
 	denseSolveRows,
 	maxAbsDiff,
 	relativeError
@@ -90,8 +96,15 @@ function referenceCg(
 	return out;
 }
 
-/** The kernel's input for matrix m against `fixed`. */
-function cgInput(m: Csr, fixed: Float32Array, x0: Float32Array, f: number, steps: number) {
+/** The kernel's input for matrix m against `fixed`: every row by CG unless `exact`. */
+function cgInput(
+	m: Csr,
+	fixed: Float32Array,
+	x0: Float32Array,
+	f: number,
+	steps: number,
+	exact = false
+) {
 	return {
 		indptr: m.indptr,
 		indices: m.indices,
@@ -100,8 +113,68 @@ function cgInput(m: Csr, fixed: Float32Array, x0: Float32Array, f: number, steps
 		lambda: LAMBDA,
 		x0,
 		factors: f,
-		steps
+		steps,
+		exactShortRows: exact
 	};
+}
+
+/**
+ * Row u's exact solution in float64, by Gaussian elimination on the normal equations
+ * (F'F + lambda I + sum_i (c_i - 1) f_i f_i') x = sum_i c_i f_i.
+ */
+function exactRowReference(
+	indptr: Int32Array,
+	indices: Int32Array,
+	conf: Float32Array,
+	fixed: Float32Array,
+	gram: Float64Array,
+	f: number,
+	u: number
+): Float64Array {
+	const a = gram.slice();
+	const b = new Float64Array(f);
+	for (let k = indptr[u]; k < indptr[u + 1]; k++) {
+		const i = indices[k];
+		for (let s = 0; s < f; s++) {
+			b[s] += conf[k] * fixed[i * f + s];
+			for (let t = 0; t < f; t++)
+				a[s * f + t] += (conf[k] - 1) * fixed[i * f + s] * fixed[i * f + t];
+		}
+	}
+	return denseSolve(a, b, f);
+}
+
+/** F'F + lambda I in float64. */
+function gram64(fixed: Float32Array, n: number, f: number, lambda = LAMBDA): Float64Array {
+	const g = new Float64Array(f * f);
+	for (let i = 0; i < n; i++)
+		for (let s = 0; s < f; s++)
+			for (let t = 0; t < f; t++) g[s * f + t] += fixed[i * f + s] * fixed[i * f + t];
+	for (let d = 0; d < f; d++) g[d * f + d] += lambda;
+	return g;
+}
+
+/**
+ * Rows of every length from 0 to 2 * maxLength (row u has u mod (2 maxLength + 1) distinct
+ * columns) with confidences in [0.5, 4), every seventh exactly 1 (c - 1 = 0, no term in A).
+ */
+function mixedRows(rows: number, cols: number, maxLength: number, seed: number) {
+	const indptr = new Int32Array(rows + 1);
+	const indices: number[] = [];
+	const conf: number[] = [];
+	const draw = randomArray(rows * cols * 2, seed, 0, 1);
+	let at = 0;
+	for (let u = 0; u < rows; u++) {
+		const k = u % (2 * maxLength + 1);
+		const picked = new Set<number>();
+		while (picked.size < k) picked.add(Math.floor(draw[at++ % draw.length] * cols));
+		for (const i of [...picked].sort((x, y) => x - y)) {
+			indices.push(i);
+			conf.push(indices.length % 7 === 0 ? 1 : 0.5 + 3.5 * draw[at++ % draw.length]);
+		}
+		indptr[u + 1] = indices.length;
+	}
+	return { indptr, indices: Int32Array.from(indices), conf: Float32Array.from(conf) };
 }
 
 function problem(f: number, seed: number) {
@@ -138,6 +211,161 @@ describe('fused CG kernel (WebAssembly SIMD)', () => {
 		const { c, p } = denseCP(m, ALPHA, 'hkv');
 		const exact = denseSolveRows(c, p, m.rows, m.cols, fixed, f, LAMBDA);
 		expect(relativeError(got, exact)).toBeLessThan(1e-4);
+	});
+
+	it('cost model: exact rows up to 19 entries at f = 64, 13 at 32, 7 at 12 (3 CG steps)', () => {
+		// hand-evaluated from the costs in cg_kernel.ts: at f = 64, k = 19 costs 64 (3 * 19 +
+		// 190) + 4 * 19^3 / 3 = 24,953 against CG's 4 (4096 + 2 * 19 * 64) = 26,112; k = 20:
+		// 27,947 against 26,624
+		expect(exactRowLimit(64, 3)).toBe(19);
+		expect(exactRowLimit(32, 3)).toBe(13);
+		expect(exactRowLimit(12, 3)).toBe(7);
+		// one CG step is cheaper, so fewer rows go exact
+		expect(exactRowLimit(32, 1)).toBe(8);
+		// and a call whose short rows do not pay for H = F G^-1 solves none exactly
+		// 100 one-entry rows save 100 * (16,896 - 257) multiply-adds: more than H and the inverse
+		// cost for 2 fixed rows (2 * 64^2 + 4 * 64^3 = 1.06 M), less than for 100,000
+		const ones = Int32Array.from({ length: 101 }, (_, u) => u);
+		expect(planRows(ones, 100_000, 64, 3, true, 1).exactMax).toBe(0);
+		expect(planRows(ones, 2, 64, 3, true, 1)).toMatchObject({ exactMax: 19, exactRows: 100 });
+		expect(planRows(ones, 2, 64, 3, false, 1).exactMax).toBe(0);
+		expect(Array.from(planRows(ones, 2, 64, 3, true, 4).bounds)).toEqual([0, 25, 50, 75, 100]);
+	});
+
+	// f = 10 exercises the padded lanes, 32 and 64 the 32-float blocks
+	it.each([10, 32, 64])(
+		'solves short rows exactly (float64 normal equations) and long ones by CG at f = %i',
+		(f) => {
+			const steps = 1;
+			const limit = exactRowLimit((f + 3) & ~3, steps);
+			const n = 90;
+			// enough short rows to pay for H = F G^-1 (planRows)
+			const rowsData = mixedRows(30 * (2 * limit + 1), n, limit, 70 + f);
+			const fixed = randomArray(n * f, 71 + f, -0.5, 0.5);
+			const gram = gram64(fixed, n, f);
+			const x0 = randomArray((rowsData.indptr.length - 1) * f, 72 + f, -0.5, 0.5);
+			const input = { ...rowsData, fixed, lambda: LAMBDA, x0, factors: f, steps };
+			const got = kernel.solveRows(input);
+			expect(kernel.lastSolve.exactMax).toBe(limit);
+			const cg = kernel.solveRows({ ...input, exactShortRows: false });
+			expect(kernel.lastSolve.exactMax).toBe(0);
+			let exactRows = 0;
+			for (let u = 0; u < rowsData.indptr.length - 1; u++) {
+				const k = rowsData.indptr[u + 1] - rowsData.indptr[u];
+				const row = got.subarray(u * f, (u + 1) * f);
+				if (k === 0) {
+					expect(Array.from(row)).toEqual(new Array(f).fill(0));
+				} else if (k <= limit) {
+					exactRows++;
+					const want = exactRowReference(
+						rowsData.indptr,
+						rowsData.indices,
+						rowsData.conf,
+						fixed,
+						gram,
+						f,
+						u
+					);
+					expect(relativeError(row, want)).toBeLessThan(1e-4);
+					// one CG step from a random start is far from it: the exact path ran
+					expect(relativeError(cg.subarray(u * f, (u + 1) * f), want)).toBeGreaterThan(1e-2);
+				} else {
+					// long rows: the CG steps, bit for bit as with exact rows off
+					expect(Array.from(row)).toEqual(Array.from(cg.subarray(u * f, (u + 1) * f)));
+				}
+			}
+			expect(exactRows).toBeGreaterThan(25 * limit);
+		}
+	);
+
+	it('G^-1 and H = F G^-1 agree with float64, and a singular G falls back to CG', () => {
+		const f = 10;
+		const n = 120;
+		const fixed = randomArray(n * f, 80, -1, 1);
+		const got = kernel.inverseRows(fixed, f, LAMBDA);
+		expect(got).toBeDefined();
+		const g = gram64(fixed, n, f);
+		for (let i = 0; i < n; i += 17) {
+			const want = denseSolve(g, fixed.subarray(i * f, (i + 1) * f), f);
+			expect(relativeError(got!.h.subarray(i * f, (i + 1) * f), want)).toBeLessThan(1e-4);
+		}
+		// lambda 0 and a factor column that is zero everywhere: G is singular, no exact rows
+		const flat = fixed.map((v, j) => (j % f === 2 ? 0 : v));
+		expect(kernel.inverseRows(flat, f, 0)).toBeUndefined();
+		const rowsData = mixedRows(60, n, 5, 81);
+		const x0 = randomArray(60 * f, 82, -0.5, 0.5);
+		const input = { ...rowsData, fixed: flat, lambda: 0, x0, factors: f, steps: 2 };
+		const a = kernel.solveRows(input);
+		expect(kernel.lastSolve.exactMax).toBe(0);
+		expect(maxAbsDiff(a, kernel.solveRows({ ...input, exactShortRows: false }))).toBe(0);
+	});
+
+	it('keeps the factors resident between half-sweeps: same bits, nothing copied twice', () => {
+		const f = 12;
+		const users = randomCsr(150, 90, 0.06, 51);
+		const items = transpose(users);
+		const side = (m: Csr) => ({ indptr: m.indptr, indices: m.indices, conf: confOf(m) });
+		const problemOf = (m: Csr, fixed: Float32Array, x0: Float32Array) => ({
+			...side(m),
+			fixed,
+			x0,
+			lambda: LAMBDA,
+			factors: f,
+			steps: 3
+		});
+		let x = randomArray(150 * f, 52, -0.5, 0.5);
+		let y = randomArray(90 * f, 53, -0.5, 0.5);
+		// copied in every call
+		const copied: Float32Array[] = [];
+		for (let s = 0; s < 3; s++) {
+			x = kernel.solveRows(problemOf(users, y, x)) as Float32Array;
+			y = kernel.solveRows(problemOf(items, x, y)) as Float32Array;
+			copied.push(x, y);
+		}
+		// keyed: from the second call on, both inputs are the kernel's own; zeros passed with
+		// the right keys prove they are not read
+		x = randomArray(150 * f, 52, -0.5, 0.5);
+		y = randomArray(90 * f, 53, -0.5, 0.5);
+		let kx: object = {};
+		let ky: object = {};
+		const userRows = [{}, {}, {}] as const;
+		const itemRows = [{}, {}, {}] as const;
+		const zx = new Float32Array(150 * f);
+		const zy = new Float32Array(90 * f);
+		for (let s = 0; s < 3; s++) {
+			const first = s === 0;
+			x = kernel.solveRows({
+				...problemOf(users, first ? y : zy, first ? x : zx),
+				keys: { fixed: ky, x0: kx, rows: userRows }
+			}) as Float32Array;
+			kx = {};
+			kernel.keepResultAs(kx);
+			y = kernel.solveRows({
+				...problemOf(items, zx, first ? y : zy),
+				keys: { fixed: kx, x0: ky, rows: itemRows }
+			}) as Float32Array;
+			ky = {};
+			kernel.keepResultAs(ky);
+			expect(maxAbsDiff(x, copied[2 * s])).toBe(0);
+			expect(maxAbsDiff(y, copied[2 * s + 1])).toBe(0);
+		}
+		// an unknown key is copied in: zeros now give a different result
+		const fresh = kernel.solveRows({
+			...problemOf(users, zy, x),
+			keys: { fixed: {}, x0: kx }
+		});
+		expect(maxAbsDiff(fresh, kernel.solveRows(problemOf(users, zy, x)))).toBe(0);
+		expect(maxAbsDiff(fresh, kernel.solveRows(problemOf(users, y, x)))).toBeGreaterThan(1e-3);
+		// rows known by their keys are not checked again; other indices are
+		const indices = users.indices.slice();
+		indices[3] = 90;
+		const bad = { ...problemOf(users, y, x), indices };
+		expect(() =>
+			kernel.solveRows({
+				...bad,
+				keys: { fixed: {}, x0: {}, rows: [userRows[0], {}, userRows[2]] }
+			})
+		).toThrow(/index 90 at entry 3 is outside 0..89/);
 	});
 
 	it('observed loss plus the dense part equals the float64 objective', () => {
@@ -216,15 +444,17 @@ describe('fused CG kernel on two threads (worker_threads, shared memory)', () =>
 			const m = randomCsr(300, 200, 0.05, 21);
 			const fixed = randomArray(200 * f, 22, -0.5, 0.5);
 			const x0 = randomArray(300 * f, 23, -0.5, 0.5);
-			const input = cgInput(m, fixed, x0, f, 3);
+			const input = cgInput(m, fixed, x0, f, 3, true);
 			const a = single.solveRows(input);
 			const b = double.solveRows(input);
+			// short rows were solved exactly (the gram and H built by both threads)
+			expect(double.lastSolve.exactRows).toBeGreaterThan(100);
 			expect(maxAbsDiff(a, b)).toBe(0);
 			// and again, after the memory has grown for a bigger problem
 			const big = randomCsr(2000, 300, 0.05, 24);
 			const bigFixed = randomArray(300 * f, 25, -0.5, 0.5);
 			const bigX0 = randomArray(2000 * f, 26, -0.5, 0.5);
-			const bigInput = cgInput(big, bigFixed, bigX0, f, 3);
+			const bigInput = cgInput(big, bigFixed, bigX0, f, 3, true);
 			expect(maxAbsDiff(single.solveRows(bigInput), double.solveRows(bigInput))).toBe(0);
 			const rows = { indptr: m.indptr, indices: m.indices, conf: confOf(m) };
 			const l1 = single.observedLoss(rows, x0, fixed, f);
@@ -246,7 +476,7 @@ describe.each(TF_BACKENDS)('the kernel as a tfjs kernel on %s', (backend) => {
 		const f = 10;
 		const { m, fixed, x0 } = problem(f, 6);
 		const kernel = await useAlsKernel();
-		const direct = kernel.solveRows(cgInput(m, fixed, x0, f, 3));
+		const direct = kernel.solveRows(cgInput(m, fixed, x0, f, 3, true));
 		const before = tf.memory().numTensors;
 		const t = tf.tidy(() =>
 			cgSolveOp(
@@ -255,8 +485,7 @@ describe.each(TF_BACKENDS)('the kernel as a tfjs kernel on %s', (backend) => {
 				tf.tensor1d(confOf(m)),
 				tf.tensor2d(fixed, [48, f]),
 				tf.tensor2d(x0, [16, f]),
-				3,
-				LAMBDA
+				{ steps: 3, lambda: LAMBDA }
 			)
 		);
 		expect(t.shape).toEqual([16, f]);
@@ -274,7 +503,12 @@ describe.each(TF_BACKENDS)('the kernel as a tfjs kernel on %s', (backend) => {
 			const model = await fit(
 				m,
 				{ ...params, regularization },
-				{ solver, onSolver: (s) => (used = s), onSweep: (s) => losses.push(s.loss) }
+				{
+					solver,
+					exactShortRows: false,
+					onSolver: (s) => (used = s),
+					onSweep: (s) => losses.push(s.loss)
+				}
 			);
 			expect(used).toBe(solver);
 			try {

@@ -106,6 +106,14 @@ describe('model file', () => {
 		];
 		const r2 = { ...r, meta: { ...r.meta, training: { ...r.meta.training, notes } } };
 		expect(decodeModelFile(encodeModelFile(r2)).meta.training.notes).toEqual(notes);
+		// and how the kernel solved short rows
+		for (const exactShortRows of [true, false]) {
+			const r3 = { ...r, meta: { ...r.meta, training: { ...r.meta.training, exactShortRows } } };
+			expect(decodeModelFile(encodeModelFile(r3)).meta.training.exactShortRows).toBe(
+				exactShortRows
+			);
+		}
+		expect('exactShortRows' in decodeModelFile(encodeModelFile(r)).meta.training).toBe(false);
 	});
 
 	it('round-trips item names, and refuses names that do not fit the items', () => {
@@ -193,6 +201,7 @@ describe('model file', () => {
 			[(f) => delete f.meta.training.backend, /meta\.training\.backend/],
 			[(f) => (f.meta.training.notes = ['ok', 3]), /meta\.training\.notes\[1\]/],
 			[(f) => (f.meta.training.notes = 'x'), /meta\.training\.notes must be a list of strings/],
+			[(f) => (f.meta.training.exactShortRows = 'yes'), /meta\.training\.exactShortRows/],
 			[(f) => (f.meta.sizeBytes = 1.5), /meta\.sizeBytes must be an integer/],
 			[(f) => (f.meta.userIds = 'u1'), /meta\.userIds must be a list of strings/],
 			[(f) => (f.meta.itemIds[2] = 17), /meta\.itemIds\[2\] must be a string/],

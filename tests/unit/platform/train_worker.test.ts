@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Csr } from '../../../src/lib/core/data/csr';
 import { ingest } from '../../../src/lib/core/data/ingest';
 import { holdoutSplit } from '../../../src/lib/core/eval/split';
+import { trainingEngine } from '../../../src/lib/core/model_record';
 import { Rng } from '../../../src/lib/core/random';
 import { useBackend } from '../../../src/lib/node/tf_backend';
 import {
@@ -275,5 +276,26 @@ describe('training worker protocol', () => {
 		if (done3?.type !== 'done') throw new Error('no record');
 		expect('notes' in done3.record.meta.training).toBe(false);
 		expect(events3.some((e) => e.type === 'notice')).toBe(false);
+	});
+
+	it('solves short rows exactly unless told to run CG on every row, and records which', async () => {
+		const losses = async (exactShortRows?: boolean) => {
+			const events: TrainEvent[] = [];
+			await runTraining(
+				command(kkboxCsv(30, 40, 5), { holdout: false, exactShortRows }),
+				deps(events, []).deps
+			);
+			const done = events.at(-1);
+			if (done?.type !== 'done') throw new Error('no record');
+			return done.record.meta.training;
+		};
+		const exact = await losses();
+		const cg = await losses(false);
+		expect(exact.solver).toBe('kernel');
+		expect(exact.exactShortRows).toBe(true);
+		expect(cg.exactShortRows).toBe(false);
+		expect(trainingEngine(cg)).toMatch(/fused kernel.*, CG on every row$/);
+		// exact row solves reach a lower loss than 3 CG steps from the same start
+		expect(exact.loss[0]).toBeLessThan(cg.loss[0]);
 	});
 });

@@ -44,3 +44,31 @@ export function choleskySolve(l: Float64Array, n: number, b: ArrayLike<number>):
 	}
 	return x;
 }
+
+/**
+ * The inverse of a symmetric positive definite n x n matrix (float64, row-major): with
+ * A = L L', M = L^-1 (forward substitution, lower triangular) and A^-1 = M'M, so
+ * (A^-1)_ij = sum_{k >= max(i, j)} M_ki M_kj, exactly symmetric.
+ */
+export function spdInverse(a: Float64Array, n: number): Float64Array {
+	const l = cholesky(a, n);
+	const m = new Float64Array(n * n);
+	for (let j = 0; j < n; j++) {
+		m[j * n + j] = 1 / l[j * n + j];
+		for (let i = j + 1; i < n; i++) {
+			let s = 0;
+			for (let k = j; k < i; k++) s -= l[i * n + k] * m[k * n + j];
+			m[i * n + j] = s / l[i * n + i];
+		}
+	}
+	const inv = new Float64Array(n * n);
+	for (let i = 0; i < n; i++) {
+		for (let j = 0; j <= i; j++) {
+			let s = 0;
+			for (let k = i; k < n; k++) s += m[k * n + i] * m[k * n + j];
+			inv[i * n + j] = s;
+			inv[j * n + i] = s;
+		}
+	}
+	return inv;
+}

@@ -35,6 +35,12 @@ export interface FitOptions {
 	 * (any backend); 'auto' (default): the kernel where it can run, else ops.
 	 */
 	solver?: AlsSolver | 'auto';
+	/**
+	 * With the kernel, solve rows with few entries exactly (Woodbury identity) where that is
+	 * cheaper than their CG steps; default true. False: every row by `cgSteps` CG steps, as the
+	 * stock ops (which always do) and implicit.
+	 */
+	exactShortRows?: boolean;
 	/** Told which solver the fit uses, before the first sweep. */
 	onSolver?(solver: AlsSolver): void;
 	/** Called with the cause when 'auto' wanted the kernel and it did not load (ops run instead). */
@@ -71,7 +77,7 @@ export async function fit(
 	}
 	checkCancelled(options.signal);
 	const f = p.factors;
-	const plan = await sweepPlan(matrix, p, budget, options.solver ?? 'auto', options.onFallback);
+	const plan = await sweepPlan(matrix, p, budget, options);
 	options.onSolver?.(plan.solver);
 	const init = startFactors(matrix, f, p.seed, options.initialFactors);
 	let x: tf.Tensor2D | undefined;
@@ -83,9 +89,12 @@ export async function fit(
 			const t0 = tf.util.now();
 			x = replace(x, plan.solveUsers(x, y));
 			y = replace(y, plan.solveItems(y, x));
+			// Without the loss, |X|^2 is the finiteness check: X alone suffices between sweeps (a
+			// non-finite y_i makes G = Y'Y, hence every x_u of the next sweep, non-finite); the
+			// last sweep checks Y too
 			const loss =
 				options.computeLoss === false
-					? await finiteMarker(x, sweep === p.iterations ? y : undefined)
+					? await plan.squares(x, sweep === p.iterations ? y : undefined)
 					: await plan.loss(x, y);
 			if (!Number.isFinite(loss)) {
 				throw new MusicrecError(
@@ -114,20 +123,20 @@ async function sweepPlan(
 	matrix: Csr,
 	p: AlsParams,
 	budget: number,
-	requested: AlsSolver | 'auto',
-	onFallback?: (reason: string) => void
+	options: Pick<FitOptions, 'solver' | 'onFallback' | 'exactShortRows'>
 ): Promise<SweepPlan> {
+	const requested = options.solver ?? 'auto';
 	if (requested !== 'ops') {
 		try {
 			await useAlsKernel();
 		} catch (e) {
 			// e.g. WebAssembly compilation refused by a Content-Security-Policy
 			if (requested === 'kernel') throw e;
-			onFallback?.(
+			options.onFallback?.(
 				`the fused WebAssembly kernel did not load (${e instanceof Error ? e.message : String(e)}); solving with stock tfjs ops`
 			);
 		}
-		if (alsKernelReady()) return kernelPlan(matrix, p);
+		if (alsKernelReady()) return kernelPlan(matrix, p, options.exactShortRows ?? true);
 		if (requested === 'kernel') {
 			throw new MusicrecError(
 				'als/no-kernel',
@@ -166,23 +175,6 @@ function startFactors(
 function replace(old: tf.Tensor2D, next: tf.Tensor2D): tf.Tensor2D {
 	old.dispose();
 	return next;
-}
-
-/**
- * |X|^2 (+ |Y|^2 when given): finite exactly when no factor is NaN or infinite (barring
- * overflow). X alone suffices between sweeps: a non-finite y_i makes G = Y'Y, hence every x_u
- * of the next sweep, non-finite; the last sweep checks Y too.
- */
-async function finiteMarker(x: tf.Tensor2D, y?: tf.Tensor2D): Promise<number> {
-	const s = tf.tidy(() => {
-		const sx = tf.sum(tf.square(x));
-		return y ? tf.add(sx, tf.sum(tf.square(y))) : sx;
-	});
-	try {
-		return (await s.data())[0];
-	} finally {
-		s.dispose();
-	}
 }
 
 function checkCancelled(signal: { readonly aborted: boolean } | undefined): void {

@@ -18,6 +18,11 @@ export interface SweepPlan {
 	solveItems(y: tf.Tensor2D, x: tf.Tensor2D): tf.Tensor2D;
 	/** The raw objective of loss.ts. */
 	loss(x: tf.Tensor2D, y: tf.Tensor2D): Promise<number>;
+	/**
+	 * |X|^2 (+ |Y|^2 when `y` is given) of the factors the last solveUsers (and solveItems)
+	 * returned: finite exactly when no factor is NaN or infinite (barring overflow).
+	 */
+	squares(x: tf.Tensor2D, y?: tf.Tensor2D): Promise<number>;
 	dispose(): void;
 }
 
@@ -35,6 +40,7 @@ export function opsPlan(matrix: Csr, p: PlanParams, memoryBudgetBytes: number): 
 		solveUsers: (x, y) => halfSweep(userBlocks, x, y, p),
 		solveItems: (y, x) => halfSweep(itemBlocks, y, x, p),
 		loss: (x, y) => alsLoss(userBlocks, x, y, p.regularization),
+		squares: sumOfSquares,
 		dispose() {
 			userBlocks.forEach(disposeRowBlock);
 			itemBlocks.forEach(disposeRowBlock);
@@ -65,18 +71,36 @@ function kernelSide(m: Csr, p: PlanParams): KernelSide {
 
 /**
  * The fused kernel (kernel/tf_kernel.ts): each side's CSR and confidences stay resident as
- * three tensors; a half-sweep is one kernel call (it builds F'F + lambda I itself). Needs `useAlsKernel`
+ * three tensors; a half-sweep is one kernel call (it builds F'F + lambda I itself; rows with few
+ * entries are solved exactly unless `exactShortRows` is false). Needs `useAlsKernel`
  * to have run and a cpu or wasm backend.
  */
-export function kernelPlan(matrix: Csr, p: PlanParams): SweepPlan {
+export function kernelPlan(matrix: Csr, p: PlanParams, exactShortRows = true): SweepPlan {
 	const users = kernelSide(matrix, p);
 	const items = kernelSide(transpose(matrix), p);
 	const solve = (side: KernelSide, solved: tf.Tensor2D, fixed: tf.Tensor2D) =>
-		cgSolveOp(side.indptr, side.indices, side.conf, fixed, solved, p.cgSteps, p.regularization);
+		cgSolveOp(side.indptr, side.indices, side.conf, fixed, solved, {
+			steps: p.cgSteps,
+			lambda: p.regularization,
+			exactShortRows
+		});
+	// the kernel sums the squares of what it solves (AlsCgKernel.lastSolve)
+	let usersSquares = NaN;
+	let itemsSquares = NaN;
+	const lastSquares = () => activeAlsKernel()?.lastSolve.sumSquares ?? NaN;
 	return {
 		solver: 'kernel',
-		solveUsers: (x, y) => solve(users, x, y),
-		solveItems: (y, x) => solve(items, y, x),
+		solveUsers(x, y) {
+			const next = solve(users, x, y);
+			usersSquares = lastSquares();
+			return next;
+		},
+		solveItems(y, x) {
+			const next = solve(items, y, x);
+			itemsSquares = lastSquares();
+			return next;
+		},
+		squares: async (_x, y) => usersSquares + (y ? itemsSquares : 0),
 		async loss(x, y) {
 			const kernel = activeAlsKernel();
 			if (!kernel) throw new Error('the ALS kernel is not loaded');
@@ -128,5 +152,18 @@ export function halfSweep(
 		}
 	} finally {
 		gram.dispose();
+	}
+}
+
+/** |X|^2 (+ |Y|^2) with tfjs ops, read back. */
+async function sumOfSquares(x: tf.Tensor2D, y?: tf.Tensor2D): Promise<number> {
+	const s = tf.tidy(() => {
+		const sx = tf.sum(tf.square(x));
+		return y ? tf.add(sx, tf.sum(tf.square(y))) : sx;
+	});
+	try {
+		return (await s.data())[0];
+	} finally {
+		s.dispose();
 	}
 }

@@ -160,6 +160,9 @@ function training(v: unknown): ModelMeta['training'] {
 						o.solver === 'kernel' ? 'kernel' : o.solver === 'ops' ? 'ops' : badSolver(o.solver)
 				}),
 		...(o.threads === undefined ? {} : { threads: integer(o.threads, 'meta.training.threads') }),
+		...(o.exactShortRows === undefined
+			? {}
+			: { exactShortRows: boolean(o.exactShortRows, 'meta.training.exactShortRows') }),
 		...(o.notes === undefined ? {} : { notes: notes(o.notes) }),
 		loss: (o.loss as unknown[]).map((x, i) => finite(x, `meta.training.loss[${i}]`))
 	};

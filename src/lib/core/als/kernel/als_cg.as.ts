@@ -8,6 +8,13 @@
 // A_u is never formed: A_u v = G v + sum_i (c_ui - 1)(f_i . v) f_i with G = F'F + lambda I.
 // Rows without entries get x_u = 0.
 //
+// Rows with at most `exactMax` entries are solved exactly instead (exactRow below): with
+// V the row's k fixed rows, D = diag(c - 1) and H = F G^-1 (rows h_i = G^-1 f_i, built once per
+// half-sweep by mulRows), the Woodbury identity gives
+//   A_u^-1 = G^-1 - H_u' (I + D S)^-1 D H_u,  S = V G^-1 V' (k x k, S_ab = f_a . h_b)
+// so x_u = z - H_u' q with z = G^-1 b_u = sum_i c_ui h_i and (I + D S) q = D V z: about
+// k^2 f / 2 multiply-adds against CG's (steps + 1) f^2, no f x f product per row.
+//
 // Memory is owned by the caller: every pointer is a byte offset into linear memory, float32
 // rows are `f` floats long and `f` is a multiple of 4 (zero-padded by the caller; padded
 // lanes stay zero). Nothing is allocated here, so several threads may run this function on
@@ -134,17 +141,76 @@ function combine(
 const GRAM_CHUNK = 128;
 
 /**
- * G = F'F + lambda I for F = fixed [n, f] (f a multiple of 4), written to `gram` [f, f].
- * F is read in chunks of GRAM_CHUNK rows; for each chunk, blocks of 4 rows x 8 columns of G
- * (4 x 4 at the right edge) are loaded into registers, updated from every row of the chunk
- * (two loads and four splats feed eight multiply-adds) and stored back. Only blocks touching the
- * upper triangle are computed; the lower triangle is then mirrored from it.
+ * Work shared by threads is cut into chunks that every thread takes in turn: each calls the
+ * same function with the same `next` (an i32 the caller zeroes) and takes the next chunk index
+ * until none is left, so a thread that is slower (later to wake, colder cache, costlier rows)
+ * takes fewer. What a chunk computes does not depend on which thread takes it.
  */
-export function gramOf(n: i32, f: i32, fixed: usize, lambda: f32, gram: usize): void {
+function takeChunk(next: usize): i32 {
+	if (ASC_FEATURE_THREADS) return atomic.add<i32>(next, 1);
+	const c = load<i32>(next);
+	store<i32>(next, c + 1);
+	return c;
+}
+
+/** First row of chunk c of `chunks` equal chunks of n rows. */
+function chunkStart(c: i32, chunks: i32, n: i32): i32 {
+	return <i32>((<i64>c * n) / chunks);
+}
+
+/**
+ * G = F'F + lambda I for F = fixed [n, f] (f a multiple of 4) is built in `parts` pieces so that
+ * threads can share the work and the sum does not depend on how many there are: gramChunks
+ * writes the upper triangle of F_p'F_p for each part p it takes (rows [p n / parts,
+ * (p + 1) n / parts)) to out + p f^2 floats; gramSum adds the parts in order, adds lambda I and
+ * mirrors the lower triangle.
+ */
+export function gramChunks(
+	next: usize,
+	parts: i32,
+	n: i32,
+	f: i32,
+	fixed: usize,
+	out: usize
+): void {
+	const size = <usize>f * ((<usize>f) << 2);
+	for (let p = takeChunk(next); p < parts; p = takeChunk(next)) {
+		const gram = out + <usize>p * size;
+		memory.fill(gram, 0, size);
+		gramUpper(chunkStart(p, parts, n), chunkStart(p + 1, parts, n), f, fixed, gram);
+	}
+}
+
+/** gram = sum of the `parts` upper triangles at `partsAt` + lambda I, mirrored (gramParts). */
+export function gramSum(parts: i32, f: i32, lambda: f32, partsAt: usize, gram: usize): void {
 	const row = (<usize>f) << 2;
-	memory.fill(gram, 0, <usize>f * row);
-	for (let i0 = 0; i0 < n; i0 += GRAM_CHUNK) {
-		const i1 = min(n, i0 + GRAM_CHUNK);
+	const size = <usize>f * row;
+	memory.copy(gram, partsAt, size);
+	for (let p = 1; p < parts; p++) {
+		const part = partsAt + <usize>p * size;
+		for (let o: usize = 0; o < size; o += 16) {
+			v128.store(gram + o, f32x4.add(v128.load(gram + o), v128.load(part + o)));
+		}
+	}
+	for (let a = 0; a < f; a++) {
+		const ga = gram + <usize>a * row;
+		for (let b = 0; b < a; b++) {
+			store<f32>(ga + ((<usize>b) << 2), load<f32>(gram + <usize>b * row + ((<usize>a) << 2)));
+		}
+		store<f32>(ga + ((<usize>a) << 2), load<f32>(ga + ((<usize>a) << 2)) + lambda);
+	}
+}
+
+/**
+ * Adds F'F over rows [r0, r1) of F to the upper triangle of `gram` (only blocks touching it are
+ * computed). F is read in chunks of GRAM_CHUNK rows; for each chunk, blocks of 4 rows x 8
+ * columns of G (4 x 4 at the right edge) are loaded into registers, updated from every row of
+ * the chunk (two loads and four splats feed eight multiply-adds) and stored back.
+ */
+function gramUpper(r0: i32, r1: i32, f: i32, fixed: usize, gram: usize): void {
+	const row = (<usize>f) << 2;
+	for (let i0 = r0; i0 < r1; i0 += GRAM_CHUNK) {
+		const i1 = min(r1, i0 + GRAM_CHUNK);
 		const first = fixed + <usize>i0 * row;
 		for (let j = 0; j < f; j += 4) {
 			const sj = (<usize>j) << 2;
@@ -208,16 +274,158 @@ export function gramOf(n: i32, f: i32, fixed: usize, lambda: f32, gram: usize): 
 			}
 		}
 	}
-	for (let a = 0; a < f; a++) {
-		const ga = gram + <usize>a * row;
-		for (let b = 0; b < a; b++) {
-			store<f32>(ga + ((<usize>b) << 2), load<f32>(gram + <usize>b * row + ((<usize>a) << 2)));
+}
+
+/**
+ * Row u solved exactly by the Woodbury identity (header): z = sum_a c_a h_a into `z` (f
+ * floats), the system (I + D S) q = D V z in float64 at `m` (k rows of k + 1: matrix, then
+ * right-hand side), Gaussian elimination with partial pivoting, x_u = z - sum_a q_a h_a.
+ * Returns false, leaving x_u untouched, when a pivot is (numerically) zero: the caller then
+ * runs CG on the row.
+ */
+function exactRow(
+	xu: usize,
+	k0: i32,
+	k1: i32,
+	f: i32,
+	indices: usize,
+	conf: usize,
+	fixed: usize,
+	h: usize,
+	z: usize,
+	m: usize
+): bool {
+	const row = (<usize>f) << 2;
+	const k = k1 - k0;
+	const stride = (<usize>(k + 1)) << 3;
+	memory.fill(z, 0, row);
+	for (let a = k0; a < k1; a++) {
+		const ha = h + <usize>load<i32>(indices + ((<usize>a) << 2)) * row;
+		axpy(z, load<f32>(conf + ((<usize>a) << 2)), ha, f);
+	}
+	// M_ab = [a == b] + d_a S_ab with S_ab = f_a . h_b (symmetric: computed for b >= a);
+	// right-hand side d_a (f_a . z)
+	for (let a = 0; a < k; a++) {
+		const ia = <usize>load<i32>(indices + ((<usize>(k0 + a)) << 2));
+		const fa = fixed + ia * row;
+		const ma = m + <usize>a * stride;
+		const da = <f64>load<f32>(conf + ((<usize>(k0 + a)) << 2)) - 1;
+		store<f64>(ma + ((<usize>k) << 3), da * <f64>dot(fa, z, f));
+		for (let b = a; b < k; b++) {
+			const ib = <usize>load<i32>(indices + ((<usize>(k0 + b)) << 2));
+			const sab = <f64>dot(fa, h + ib * row, f);
+			const db = <f64>load<f32>(conf + ((<usize>(k0 + b)) << 2)) - 1;
+			store<f64>(ma + ((<usize>b) << 3), (a == b ? 1 : 0) + da * sab);
+			if (b != a) store<f64>(m + <usize>b * stride + ((<usize>a) << 3), db * sab);
 		}
-		store<f32>(ga + ((<usize>a) << 2), load<f32>(ga + ((<usize>a) << 2)) + lambda);
+	}
+	for (let c = 0; c < k; c++) {
+		let best = c;
+		let top = abs(load<f64>(m + <usize>c * stride + ((<usize>c) << 3)));
+		for (let a = c + 1; a < k; a++) {
+			const v = abs(load<f64>(m + <usize>a * stride + ((<usize>c) << 3)));
+			if (v > top) {
+				top = v;
+				best = a;
+			}
+		}
+		if (!(top > 1e-9)) return false;
+		const mc = m + <usize>c * stride;
+		if (best != c) {
+			const mb = m + <usize>best * stride;
+			for (let j = c; j <= k; j++) {
+				const o = (<usize>j) << 3;
+				const t = load<f64>(mc + o);
+				store<f64>(mc + o, load<f64>(mb + o));
+				store<f64>(mb + o, t);
+			}
+		}
+		const pivot = load<f64>(mc + ((<usize>c) << 3));
+		for (let a = c + 1; a < k; a++) {
+			const ma = m + <usize>a * stride;
+			const l = load<f64>(ma + ((<usize>c) << 3)) / pivot;
+			if (l == 0) continue;
+			for (let j = c + 1; j <= k; j++) {
+				const o = (<usize>j) << 3;
+				store<f64>(ma + o, load<f64>(ma + o) - l * load<f64>(mc + o));
+			}
+		}
+	}
+	// back substitution into the right-hand-side column: q_a
+	for (let a = k - 1; a >= 0; a--) {
+		const ma = m + <usize>a * stride;
+		let s = load<f64>(ma + ((<usize>k) << 3));
+		for (let j = a + 1; j < k; j++) {
+			s -= load<f64>(ma + ((<usize>j) << 3)) * load<f64>(m + <usize>j * stride + ((<usize>k) << 3));
+		}
+		store<f64>(ma + ((<usize>k) << 3), s / load<f64>(ma + ((<usize>a) << 3)));
+	}
+	memory.copy(xu, z, row);
+	for (let a = 0; a < k; a++) {
+		const q = <f32>load<f64>(m + <usize>a * stride + ((<usize>k) << 3));
+		const ha = h + <usize>load<i32>(indices + ((<usize>(k0 + a)) << 2)) * row;
+		axpy(xu, -q, ha, f);
+	}
+	return true;
+}
+
+/** dst_i = M src_i for the rows of [n, f] matrices, M symmetric [f, f], in `chunks` chunks. */
+export function mulChunks(
+	next: usize,
+	chunks: i32,
+	n: i32,
+	f: i32,
+	matrix: usize,
+	src: usize,
+	dst: usize
+): void {
+	const row = (<usize>f) << 2;
+	for (let c = takeChunk(next); c < chunks; c = takeChunk(next)) {
+		const end = chunkStart(c + 1, chunks, n);
+		for (let i = chunkStart(c, chunks, n); i < end; i++) {
+			const at = <usize>i * row;
+			combine(dst + at, 1, matrix, src + at, f, 0, 0, 0, 0, 0);
+		}
 	}
 }
 
-export function cgRows(
+/**
+ * cgRows over `chunks` row ranges (bounds: chunks + 1 row indices), taken in turn. Returns the
+ * sum of |x_u|^2 over the rows this thread solved: finite exactly when they are (barring
+ * overflow), which spares the caller a pass over the result.
+ */
+export function cgChunks(
+	next: usize,
+	chunks: i32,
+	bounds: usize,
+	f: i32,
+	steps: i32,
+	indptr: usize,
+	indices: usize,
+	conf: usize,
+	fixed: usize,
+	gram: usize,
+	x: usize,
+	h: usize,
+	exactMax: i32,
+	scratch: usize
+): f64 {
+	const row = (<usize>f) << 2;
+	let squares: f64 = 0;
+	for (let c = takeChunk(next); c < chunks; c = takeChunk(next)) {
+		const at = bounds + ((<usize>c) << 2);
+		const start = load<i32>(at);
+		const end = load<i32>(at, 4);
+		cgRows(start, end, f, steps, indptr, indices, conf, fixed, gram, x, h, exactMax, scratch);
+		for (let u = start; u < end; u++) {
+			const xu = x + <usize>u * row;
+			squares += <f64>dot(xu, xu, f);
+		}
+	}
+	return squares;
+}
+
+function cgRows(
 	rowStart: i32,
 	rowEnd: i32,
 	f: i32,
@@ -228,20 +436,27 @@ export function cgRows(
 	fixed: usize,
 	gram: usize,
 	x: usize,
+	h: usize,
+	exactMax: i32,
 	scratch: usize
 ): void {
 	const row = (<usize>f) << 2;
 	const r = scratch;
 	const p = scratch + row;
 	const ap = p + row;
+	// exactRow's float64 system: exactMax rows of exactMax + 1 (matrix and right-hand side)
+	const solve = ap + row;
 	// per-entry weights of the current row (the caller sizes scratch for the longest row)
-	const w = ap + row;
+	const w = solve + ((<usize>(exactMax * (exactMax + 1) * 8 + 15)) & ~15);
 	for (let u = rowStart; u < rowEnd; u++) {
 		const xu = x + <usize>u * row;
 		const k0 = load<i32>(indptr + ((<usize>u) << 2));
 		const k1 = load<i32>(indptr + ((<usize>(u + 1)) << 2));
 		if (k0 == k1) {
 			memory.fill(xu, 0, row);
+			continue;
+		}
+		if (k1 - k0 <= exactMax && exactRow(xu, k0, k1, f, indices, conf, fixed, h, r, solve)) {
 			continue;
 		}
 		// r = b - A x = sum_i (c - (c - 1)(f_i . x)) f_i - G x

@@ -1,6 +1,16 @@
 import { decodeBase64 } from '../../format/base64';
 import { MusicrecError } from '../../errors';
-import { ARG_SLOTS, FLAG_SLOTS, FN_CG_ROWS, FN_OBSERVED_LOSS, FN_STOP } from './helper_loop.js';
+import {
+	ARG_SLOTS,
+	FLAG_SLOTS,
+	FN_CG_CHUNKS,
+	FN_GRAM_CHUNKS,
+	FN_MUL_CHUNKS,
+	FN_OBSERVED_LOSS,
+	FN_STOP,
+	waitForChange
+} from './helper_loop.js';
+import { spdInverse } from '../cholesky';
 import { ALS_CG_WASM, ALS_CG_WASM_SHARED } from './als_cg_wasm';
 
 // The few WebAssembly types used here, declared locally: the core compiles without the DOM
@@ -14,8 +24,10 @@ type WasmModule = object;
 /** The functions als_cg.as.ts exports. */
 export interface KernelExports {
 	heapBase(): number;
-	cgRows(...args: number[]): void;
-	gramOf(n: number, f: number, fixed: number, lambda: number, gram: number): void;
+	cgChunks(...args: number[]): number;
+	gramChunks(...args: number[]): void;
+	gramSum(parts: number, f: number, lambda: number, partsAt: number, gram: number): void;
+	mulChunks(...args: number[]): void;
 	observedLoss(...args: number[]): number;
 	scoreItems(n: number, f: number, items: number, x: number, out: number): void;
 	quantiseRows(n: number, f: number, items: number, fq: number, q8: number, scales: number): void;
@@ -106,6 +118,40 @@ export interface CgProblem extends KernelRows {
 	readonly x0: Float32Array;
 	readonly factors: number;
 	readonly steps: number;
+	/**
+	 * Solve rows with few entries exactly (Woodbury identity, als_cg.as.ts) where that costs
+	 * less than their CG steps (exactRowLimit); default true. False: every row by CG, step for
+	 * step as implicit and the stock-ops solver do.
+	 */
+	readonly exactShortRows?: boolean;
+	/**
+	 * Identities of immutable inputs (e.g. tfjs dataIds): a factor matrix the kernel still
+	 * holds under the same key (the fixed side, or the result of an earlier call) is not copied
+	 * in again. Name the result with keepResultAs.
+	 */
+	readonly keys?: {
+		readonly fixed: object;
+		readonly x0: object;
+		/** indptr, indices and conf: their checks and row plan are kept for the next calls. */
+		readonly rows?: readonly [object, object, object];
+	};
+}
+
+/** A checked row set's plan, kept under its indptr key (RowsKeys). */
+interface KnownRows {
+	readonly indices: object;
+	readonly conf: object;
+	readonly fixedRows: number;
+	/** fp, steps, exact rows wanted, chunks: what the plan was made for. */
+	readonly planFor: string;
+	readonly plan: RowPlan;
+}
+
+/** A factor matrix kept in kernel memory between calls, known by its owner's key. */
+interface FactorSlot {
+	key: object | undefined;
+	rows: number;
+	fp: number;
 }
 
 /** Byte offset of each array in linear memory for one call. */
@@ -115,19 +161,103 @@ interface Layout {
 	conf: number;
 	fixed: number;
 	gram: number;
+	/** GRAM_PARTS partial grams (gramParts). */
+	gramParts: number;
+	/** G^-1 [fp, fp] and H = F G^-1 [fixedRows, fp] for exact rows (empty without them). */
+	inverse: number;
+	h: number;
 	x: number;
+	/** cgChunks' counter (one i32, 16 bytes reserved) and chunk bounds. */
+	next: number;
+	bounds: number;
 	scratch: number;
 	scratchBytes: number;
 	end: number;
 }
 
-const align16 = (n: number) => (n + 15) & ~15;
+/**
+ * The gram matrix is summed from this many parts (one job each), whatever the thread count,
+ * so that its bits, and every result, do not depend on the number of threads.
+ */
+const GRAM_PARTS = 16;
+/**
+ * Row chunks per thread in a solve: threads take chunks in turn, so estimates of a row's
+ * cost need not be exact for the threads to finish together.
+ */
+const CHUNKS_PER_THREAD = 48;
+/** Rows longer than this are never solved exactly (bounds the float64 system's scratch). */
+const EXACT_ROWS_CAP = 64;
 
-function longestRow(indptr: Int32Array): number {
-	let longest = 0;
-	for (let u = 1; u < indptr.length; u++) longest = Math.max(longest, indptr[u] - indptr[u - 1]);
-	return longest;
+/** Multiply-adds of `steps` warm-started CG steps on a row with k entries (f padded). */
+function cgCost(k: number, f: number, steps: number): number {
+	// the residual and each step: k dots and the fused G v + sum_i w_i f_i
+	return (steps + 1) * (f * f + 2 * k * f);
 }
+
+/**
+ * Multiply-adds of the exact solve of a row with k entries: z, the rows of D V z, S's upper
+ * triangle and x (f-long SIMD dots and axpys), then the float64 elimination (~k^3 / 3, scalar:
+ * counted four times).
+ */
+function exactCost(k: number, f: number): number {
+	return f * (3 * k + (k * (k + 1)) / 2) + (4 * k * k * k) / 3;
+}
+
+/** The longest row that is cheaper to solve exactly than by `steps` CG steps (0: none). */
+export function exactRowLimit(f: number, steps: number): number {
+	let k = 0;
+	while (k < EXACT_ROWS_CAP && exactCost(k + 1, f) < cgCost(k + 1, f, steps)) k++;
+	return k;
+}
+
+/** How one call's rows are solved: which go exact, and the chunks threads take in turn. */
+export interface RowPlan {
+	/** Rows with 1..exactMax entries are solved exactly (0: none). */
+	readonly exactMax: number;
+	readonly exactRows: number;
+	/** Entries of the longest row (sizes the scratch). */
+	readonly longest: number;
+	/** chunks + 1 row boundaries of about equal estimated cost. */
+	readonly bounds: Int32Array;
+}
+
+/**
+ * Plan one call: rows up to exactRowLimit entries go exact when what they save pays for
+ * H = F G^-1 (f^2 per fixed row) and the float64 inverse; then `chunks` chunks of about equal
+ * estimated cost.
+ */
+export function planRows(
+	indptr: Int32Array,
+	fixedRows: number,
+	f: number,
+	steps: number,
+	exactWanted: boolean,
+	chunks: number
+): RowPlan {
+	const rows = indptr.length - 1;
+	const limit = exactWanted ? exactRowLimit(f, steps) : 0;
+	let saved = 0;
+	let longest = 0;
+	for (let u = 0; u < rows; u++) {
+		const k = indptr[u + 1] - indptr[u];
+		if (k > longest) longest = k;
+		if (k > 0 && k <= limit) saved += cgCost(k, f, steps) - exactCost(k, f);
+	}
+	const exactMax = limit > 0 && saved > fixedRows * f * f + 4 * f * f * f ? limit : 0;
+	let exactRows = 0;
+	const costs = new Float64Array(rows);
+	for (let u = 0; u < rows; u++) {
+		const k = indptr[u + 1] - indptr[u];
+		const exact = k > 0 && k <= exactMax;
+		if (exact) exactRows++;
+		costs[u] = exact ? exactCost(k, f) : cgCost(k, f, steps);
+	}
+	return { exactMax, exactRows, longest, bounds: splitCosts(costs, chunks) };
+}
+
+const align16 = (n: number) => (n + 15) & ~15;
+/** Per-thread regions start on their own 64-byte cache line. */
+const align64 = (n: number) => (n + 63) & ~63;
 
 /**
  * The fused CG kernel of als_cg.as.ts on one memory: copies a problem in, runs it on the
@@ -152,6 +282,27 @@ export class AlsCgKernel {
 		return new AlsCgKernel(instance.exports as KernelExports, threads.memory, threads);
 	}
 
+	/**
+	 * What the last solveRows did: its rows, how many were solved exactly (barring the rare
+	 * singular fallback to CG), the limit, and the sum of squares of its result (finite exactly
+	 * when the result is, barring overflow).
+	 */
+	lastSolve = { rows: 0, exactRows: 0, exactMax: 0, sumSquares: 0 };
+
+	/**
+	 * Two factor matrices stay resident at the start of memory (each slotBytes long): a
+	 * half-sweep's fixed side and result are the next half-sweep's x0 and fixed side.
+	 */
+	private readonly slots: [FactorSlot, FactorSlot] = [
+		{ key: undefined, rows: 0, fp: 0 },
+		{ key: undefined, rows: 0, fp: 0 }
+	];
+	private slotBytes = 0;
+	/** Plans of row sets already checked, by indptr key (entries go with their keys). */
+	private readonly knownRows = new WeakMap<object, KnownRows>();
+	/** The slot the last solveRows wrote its result to (-1: none). */
+	private resultSlot = -1;
+
 	/** Threads working on one call: the caller plus the helpers. */
 	get threadCount(): number {
 		return 1 + (this.threads?.helpers ?? 0);
@@ -173,31 +324,146 @@ export class AlsCgKernel {
 		const { indptr, factors: f, steps } = problem;
 		const rows = indptr.length - 1;
 		const fixedRows = problem.fixed.length / f;
-		checkRows(problem, fixedRows);
 		const fp = (f + 3) & ~3;
-		const lay = this.layout(rows, problem.indices.length, fixedRows, fp, longestRow(indptr));
+		const chunks =
+			this.threadCount === 1 ? 1 : Math.min(rows, CHUNKS_PER_THREAD * this.threadCount);
+		const exactWanted = problem.exactShortRows !== false;
+		const keys = problem.keys;
+		const planFor = `${fp} ${steps} ${exactWanted} ${chunks}`;
+		const known = keys?.rows && this.knownRows.get(keys.rows[0]);
+		let plan: RowPlan;
+		if (
+			known &&
+			known.indices === keys.rows![1] &&
+			known.conf === keys.rows![2] &&
+			known.fixedRows === fixedRows &&
+			known.planFor === planFor
+		) {
+			plan = known.plan;
+		} else {
+			checkRows(problem, fixedRows);
+			plan = planRows(indptr, fixedRows, fp, steps, exactWanted, chunks);
+			if (keys?.rows) {
+				const [indptrKey, indices, conf] = keys.rows;
+				this.knownRows.set(indptrKey, { indices, conf, fixedRows, planFor, plan });
+			}
+		}
+		let exactMax = plan.exactMax;
+		// the slots each matrix lives in, and whether it must be copied in
+		let fs = -1;
+		let xs = -1;
+		if (keys) {
+			this.reserveSlots(Math.max(rows, fixedRows) * fp * 4);
+			const holds = (i: number, key: object, n: number) =>
+				this.slots[i].key === key && this.slots[i].rows === n && this.slots[i].fp === fp;
+			fs = holds(0, keys.fixed, fixedRows) ? 0 : holds(1, keys.fixed, fixedRows) ? 1 : -1;
+			xs = fs !== 0 && holds(0, keys.x0, rows) ? 0 : fs !== 1 && holds(1, keys.x0, rows) ? 1 : -1;
+		}
+		const writeFixed = fs < 0;
+		const writeX = xs < 0;
+		if (keys) {
+			if (fs < 0) fs = xs === 0 ? 1 : 0;
+			if (xs < 0) xs = 1 - fs;
+		}
+		this.resultSlot = -1;
+		const lay = this.layout(rows, problem.indices.length, fixedRows, fp, plan.longest, exactMax, {
+			fixed: fs,
+			x: xs
+		});
 		this.writeRows(problem, lay);
-		this.writeMatrix(problem.fixed, f, fp, lay.fixed);
-		this.writeMatrix(problem.x0, f, fp, lay.x);
-		this.exports.gramOf(fixedRows, fp, lay.fixed, problem.lambda, lay.gram);
-		const tail = [lay.indptr, lay.indices, lay.conf, lay.fixed, lay.gram, lay.x];
-		this.run(
-			FN_CG_ROWS,
+		if (writeFixed) this.writeMatrix(problem.fixed, f, fp, lay.fixed);
+		if (writeX) this.writeMatrix(problem.x0, f, fp, lay.x);
+		if (keys) {
+			this.slots[fs] = { key: keys.fixed, rows: fixedRows, fp };
+			// x0 is overwritten by the result: the slot is named by keepResultAs
+			this.slots[xs] = { key: undefined, rows, fp };
+			this.resultSlot = xs;
+		}
+		this.buildGram(fixedRows, fp, problem.lambda, lay);
+		if (exactMax > 0 && !this.buildH(fixedRows, fp, lay)) exactMax = 0;
+		const exactRows = exactMax > 0 ? plan.exactRows : 0;
+		const bounds = plan.bounds;
+		new Int32Array(this.memory.buffer, lay.bounds, bounds.length).set(bounds);
+		const tail = [lay.indptr, lay.indices, lay.conf, lay.fixed, lay.gram, lay.x, lay.h, exactMax];
+		const squares = this.runChunks(FN_CG_CHUNKS, lay, (t) => [
+			bounds.length - 1,
+			lay.bounds,
+			fp,
+			steps,
+			...tail,
+			lay.scratch + t * lay.scratchBytes
+		]);
+		this.lastSolve = {
 			rows,
-			(u) => (steps + 1) * (2 * fp * fp + 4 * fp * (indptr[u + 1] - indptr[u])),
-			(start, end, t) => [start, end, fp, steps, ...tail, lay.scratch + t * lay.scratchBytes]
-		);
+			exactRows,
+			exactMax,
+			sumSquares: squares.reduce((a, b) => a + b, 0)
+		};
 		return this.readMatrix(lay.x, rows, f, fp, out);
+	}
+
+	/** Name the last solveRows result (e.g. its output tensor's dataId) for the next calls. */
+	keepResultAs(key: object): void {
+		if (this.resultSlot >= 0) this.slots[this.resultSlot].key = key;
+	}
+
+	/** Make both slots at least `bytes` long; moving them forgets what they held. */
+	private reserveSlots(bytes: number): void {
+		if (bytes <= this.slotBytes) return;
+		this.slotBytes = align64(bytes);
+		for (const slot of this.slots) slot.key = undefined;
 	}
 
 	/** F'F + lambda I of a [n, f] matrix, as the CG solve builds it (for tests). */
 	gram(fixed: Float32Array, f: number, lambda: number): Float32Array {
 		const fp = (f + 3) & ~3;
 		const n = fixed.length / f;
-		const lay = this.layout(0, 0, n, fp, 0);
+		const lay = this.layout(0, 0, n, fp, 0, 0);
 		this.writeMatrix(fixed, f, fp, lay.fixed);
-		this.exports.gramOf(n, fp, lay.fixed, lambda, lay.gram);
+		this.buildGram(n, fp, lambda, lay);
 		return this.readMatrix(lay.gram, f, f, fp);
+	}
+
+	/** G^-1 and H = F G^-1 of a [n, f] matrix as exact rows use them (for tests). */
+	inverseRows(
+		fixed: Float32Array,
+		f: number,
+		lambda: number
+	): { h: Float32Array; inverse: Float32Array } | undefined {
+		const fp = (f + 3) & ~3;
+		const n = fixed.length / f;
+		const lay = this.layout(0, 0, n, fp, 0, 1);
+		this.writeMatrix(fixed, f, fp, lay.fixed);
+		this.buildGram(n, fp, lambda, lay);
+		if (!this.buildH(n, fp, lay)) return undefined;
+		return {
+			h: this.readMatrix(lay.h, n, f, fp) as Float32Array,
+			inverse: this.readMatrix(lay.inverse, f, f, fp) as Float32Array
+		};
+	}
+
+	/** G = F'F + lambda I at lay.gram: GRAM_PARTS jobs shared by the threads, then their sum. */
+	private buildGram(n: number, fp: number, lambda: number, lay: Layout): void {
+		this.runChunks(FN_GRAM_CHUNKS, lay, () => [GRAM_PARTS, n, fp, lay.fixed, lay.gramParts]);
+		this.exports.gramSum(GRAM_PARTS, fp, lambda, lay.gramParts, lay.gram);
+	}
+
+	/**
+	 * G^-1 (float64 Cholesky, stored as float32) at lay.inverse and H = F G^-1 at lay.h, rows
+	 * shared by the threads. False when G is not numerically positive definite.
+	 */
+	private buildH(n: number, fp: number, lay: Layout): boolean {
+		const g = Float64Array.from(new Float32Array(this.memory.buffer, lay.gram, fp * fp));
+		let inverse: Float64Array;
+		try {
+			inverse = spdInverse(g, fp);
+		} catch {
+			return false;
+		}
+		new Float32Array(this.memory.buffer, lay.inverse, fp * fp).set(inverse);
+		const chunks = Math.min(n, CHUNKS_PER_THREAD * this.threadCount);
+		this.runChunks(FN_MUL_CHUNKS, lay, () => [chunks, n, fp, lay.inverse, lay.fixed, lay.h]);
+		return true;
 	}
 
 	/** sum over stored entries of c (1 - x_u.f_i)^2 - (x_u.f_i)^2, in float64 (see loss.ts). */
@@ -205,12 +471,12 @@ export class AlsCgKernel {
 		const rows = rowsData.indptr.length - 1;
 		checkRows(rowsData, fixed.length / f);
 		const fp = (f + 3) & ~3;
-		const lay = this.layout(rows, rowsData.indices.length, fixed.length / f, fp, 0);
+		const lay = this.layout(rows, rowsData.indices.length, fixed.length / f, fp, 0, 0);
 		this.writeRows(rowsData, lay);
 		this.writeMatrix(fixed, f, fp, lay.fixed);
 		this.writeMatrix(x, f, fp, lay.x);
 		const tail = [lay.indptr, lay.indices, lay.conf, lay.fixed, lay.x];
-		const parts = this.run(
+		const parts = this.runSplit(
 			FN_OBSERVED_LOSS,
 			rows,
 			(u) => 1 + (rowsData.indptr[u + 1] - rowsData.indptr[u]),
@@ -220,50 +486,66 @@ export class AlsCgKernel {
 	}
 
 	/**
-	 * Split [0, rows) into one contiguous range per thread of about equal `cost`, post the
-	 * helpers' ranges, run the caller's own range, wait; returns each range's result.
+	 * Split [0, rows) into one contiguous range per thread of about equal `cost` and run `fn`
+	 * on each (run); returns each range's result.
 	 */
-	private run(
+	private runSplit(
 		fn: number,
 		rows: number,
 		cost: (row: number) => number,
 		args: (start: number, end: number, thread: number) => number[]
 	): number[] {
-		const n = this.threadCount;
-		const bounds = splitByCost(rows, n, cost);
+		const bounds = splitByCost(rows, this.threadCount, cost);
+		return this.run(fn, (t) => args(bounds[t], bounds[t + 1], t));
+	}
+
+	/** Run a chunked job (als_cg.as.ts takeChunk): zero its counter, then args(t) after it. */
+	private runChunks(fn: number, lay: Layout, args: (thread: number) => number[]): number[] {
+		new Int32Array(this.memory.buffer, lay.next, 1)[0] = 0;
+		return this.run(fn, (t) => [lay.next, ...args(t)]);
+	}
+
+	/**
+	 * Post job `fn` with arguments args(t) to every helper t = 1..helpers, run args(0) on the
+	 * calling thread, wait for the helpers; returns each thread's result.
+	 */
+	private run(fn: number, args: (thread: number) => number[]): number[] {
 		const t = this.threads;
-		if (!t || n === 1) return [this.call(fn, args(0, rows, 0))];
+		if (!t || this.threadCount === 1) return [this.call(fn, args(0))];
 		const flags = new Int32Array(t.flags);
 		const slots = new Float64Array(t.args);
 		for (let h = 0; h < t.helpers; h++) {
-			const a = args(bounds[h + 1], bounds[h + 2], h + 1);
+			const a = args(h + 1);
 			slots.set(a, h * ARG_SLOTS);
 			flags[h * FLAG_SLOTS + 2] = fn;
 			Atomics.add(flags, h * FLAG_SLOTS, 1);
 			Atomics.notify(flags, h * FLAG_SLOTS);
 		}
-		const results = [this.call(fn, args(bounds[0], bounds[1], 0))];
+		const results = [this.call(fn, args(0))];
+		let failed = false;
 		for (let h = 0; h < t.helpers; h++) {
 			const request = Atomics.load(flags, h * FLAG_SLOTS);
 			for (;;) {
 				const done = Atomics.load(flags, h * FLAG_SLOTS + 1);
 				if (done === request) break;
-				Atomics.wait(flags, h * FLAG_SLOTS + 1, done);
+				waitForChange(flags, h * FLAG_SLOTS + 1, done);
 			}
 			results.push(slots[h * ARG_SLOTS + ARG_SLOTS - 1]);
+			if (flags[h * FLAG_SLOTS + 3] !== 0) failed = true;
 		}
-		if (results.some(Number.isNaN)) {
+		if (failed) {
 			throw new MusicrecError('als/kernel-failed', 'a kernel helper thread failed');
 		}
 		return results;
 	}
 
 	private call(fn: number, args: number[]): number {
-		if (fn === FN_CG_ROWS) {
-			this.exports.cgRows(...args);
-			return 0;
-		}
-		return this.exports.observedLoss(...args);
+		const e = this.exports;
+		if (fn === FN_OBSERVED_LOSS) return e.observedLoss(...args);
+		if (fn === FN_CG_CHUNKS) return e.cgChunks(...args);
+		else if (fn === FN_GRAM_CHUNKS) e.gramChunks(...args);
+		else if (fn === FN_MUL_CHUNKS) e.mulChunks(...args);
+		return 0;
 	}
 
 	private layout(
@@ -271,24 +553,44 @@ export class AlsCgKernel {
 		nnz: number,
 		fixedRows: number,
 		fp: number,
-		longest: number
+		longest: number,
+		exactMax: number,
+		inSlots: { fixed: number; x: number } = { fixed: -1, x: -1 }
 	): Layout {
-		// per thread: r, p, Ap and one weight per entry of the longest row
-		const scratchBytes = align16((3 * fp + longest) * 4);
-		let at = align16(this.exports.heapBase());
+		// per thread: r, p, Ap, exact rows' float64 system and one weight per entry of the
+		// longest row (the order als_cg.as.ts's cgRows expects)
+		const scratchBytes = align64(
+			3 * fp * 4 + align16(exactMax * (exactMax + 1) * 8) + align16(longest * 4)
+		);
+		const base = align64(this.exports.heapBase());
+		const slotAt = (i: number) => base + i * this.slotBytes;
+		let at = base + 2 * this.slotBytes;
 		const take = (bytes: number) => {
 			const start = at;
 			at = align16(at + bytes);
+			return start;
+		};
+		// regions written by every thread start and end on cache lines of their own
+		const takeLines = (bytes: number) => {
+			at = align64(at);
+			const start = at;
+			at = align64(at + bytes);
 			return start;
 		};
 		const lay: Layout = {
 			indptr: take((rows + 1) * 4),
 			indices: take(nnz * 4),
 			conf: take(nnz * 4),
-			fixed: take(fixedRows * fp * 4),
+			fixed: inSlots.fixed >= 0 ? slotAt(inSlots.fixed) : take(fixedRows * fp * 4),
 			gram: take(fp * fp * 4),
-			x: take(rows * fp * 4),
-			scratch: take(this.threadCount * scratchBytes),
+			gramParts: take(GRAM_PARTS * fp * fp * 4),
+			inverse: take(exactMax > 0 ? fp * fp * 4 : 0),
+			h: take(exactMax > 0 ? fixedRows * fp * 4 : 0),
+			x: inSlots.x >= 0 ? slotAt(inSlots.x) : take(rows * fp * 4),
+			// the chunk counter alone on its cache line: every thread writes it
+			next: takeLines(4),
+			bounds: take((Math.min(rows, CHUNKS_PER_THREAD * this.threadCount) + 1) * 4),
+			scratch: takeLines(this.threadCount * scratchBytes),
 			scratchBytes,
 			end: 0
 		};
@@ -370,17 +672,28 @@ function checkRows(r: KernelRows, fixedRows: number): void {
  * cost (each range ends at the first row where the running cost reaches its share).
  */
 export function splitByCost(rows: number, parts: number, cost: (row: number) => number): number[] {
+	return Array.from(
+		splitCosts(
+			Float64Array.from({ length: rows }, (_, u) => cost(u)),
+			parts
+		)
+	);
+}
+
+/** splitByCost over an array of row costs. */
+function splitCosts(costs: Float64Array, parts: number): Int32Array {
+	const rows = costs.length;
 	let total = 0;
-	for (let u = 0; u < rows; u++) total += cost(u);
-	const bounds = [0];
+	for (let u = 0; u < rows; u++) total += costs[u];
+	const bounds = new Int32Array(parts + 1);
 	let acc = 0;
 	let u = 0;
 	for (let p = 1; p < parts; p++) {
 		const target = (total * p) / parts;
-		while (u < rows && acc + cost(u) / 2 < target) acc += cost(u++);
-		bounds.push(u);
+		while (u < rows && acc + costs[u] / 2 < target) acc += costs[u++];
+		bounds[p] = u;
 	}
-	bounds.push(rows);
+	bounds[parts] = rows;
 	return bounds;
 }
 

@@ -5,7 +5,7 @@ import { AlsCgKernel, type KernelThreads } from './cg_kernel';
  * The fused CG kernel as a tfjs kernel, `MusicrecAlsCg`, on the backends whose tensors live in
  * CPU memory (cpu, wasm). Inputs: indptr [rows + 1] int32, indices [nnz] int32, conf [nnz]
  * float32, fixed [n, f], x0 [rows, f]; attrs `steps`, `lambda` (the kernel builds
- * F'F + lambda I). Output: the solved [rows, f]. Other backends keep the stock-op path of
+ * F'F + lambda I), `exactShortRows` (CgProblem). Output: the solved [rows, f]. Other backends keep the stock-op path of
  * conjugate_gradient.ts.
  */
 const ALS_CG_KERNEL = 'MusicrecAlsCg';
@@ -27,12 +27,25 @@ export async function useAlsKernel(threads?: KernelThreads): Promise<AlsCgKernel
 	} finally {
 		pending = undefined;
 	}
+	registerAlsKernel();
+	return current;
+}
+
+function registerAlsKernel(): void {
 	for (const backendName of ALS_KERNEL_BACKENDS) {
 		if (!tf.getKernel(ALS_CG_KERNEL, backendName)) {
 			tf.registerKernel({ kernelName: ALS_CG_KERNEL, backendName, kernelFunc: cgKernelFunc });
 		}
 	}
-	return current;
+}
+
+/**
+ * Make `kernel` (from AlsCgKernel.create) the one fits use, e.g. to alternate between thread
+ * counts in one process. Registers the tfjs kernel like useAlsKernel.
+ */
+export function useAlsKernelInstance(kernel: AlsCgKernel): void {
+	current = kernel;
+	registerAlsKernel();
 }
 
 /** The instantiated kernel, if `useAlsKernel` has run. */
@@ -52,15 +65,14 @@ export function cgSolveOp(
 	conf: tf.Tensor1D,
 	fixed: tf.Tensor2D,
 	x0: tf.Tensor2D,
-	steps: number,
-	lambda: number
+	attrs: { steps: number; lambda: number; exactShortRows?: boolean }
 ): tf.Tensor2D {
 	return tf
 		.engine()
 		.runKernel(
 			ALS_CG_KERNEL,
 			{ indptr, indices, conf, fixed, x0 },
-			{ steps, lambda }
+			{ exactShortRows: true, ...attrs }
 		) as tf.Tensor2D;
 }
 
@@ -92,7 +104,11 @@ const cgKernelFunc: tf.KernelFunc = ({ inputs, backend: b, attrs }) => {
 		const t = inputs[name] as tf.TensorInfo;
 		return heap ? heap.typedArrayFromHeap(t) : backend.readSync(t.dataId);
 	};
-	const { steps, lambda } = attrs as { steps: number; lambda: number };
+	const { steps, lambda, exactShortRows } = attrs as {
+		steps: number;
+		lambda: number;
+		exactShortRows: boolean;
+	};
 	const problem = {
 		indptr: read('indptr') as Int32Array,
 		indices: read('indices') as Int32Array,
@@ -101,12 +117,26 @@ const cgKernelFunc: tf.KernelFunc = ({ inputs, backend: b, attrs }) => {
 		x0: read('x0') as Float32Array,
 		factors: x0.shape[1],
 		steps,
-		lambda
+		lambda,
+		exactShortRows,
+		// tensors are immutable: a dataId names the same values for as long as it exists
+		keys: {
+			fixed: (inputs.fixed as tf.TensorInfo).dataId,
+			x0: x0.dataId,
+			rows: [
+				(inputs.indptr as tf.TensorInfo).dataId,
+				(inputs.indices as tf.TensorInfo).dataId,
+				(inputs.conf as tf.TensorInfo).dataId
+			] as const
+		}
 	};
 	if (heap && info) {
 		current.solveRows(problem, heap.typedArrayFromHeap(info) as Float32Array);
+		current.keepResultAs(info.dataId);
 		return info;
 	}
 	const out = current.solveRows(problem);
-	return { dataId: backend.write(out, x0.shape, 'float32'), shape: x0.shape, dtype: 'float32' };
+	const dataId = backend.write(out, x0.shape, 'float32');
+	current.keepResultAs(dataId);
+	return { dataId, shape: x0.shape, dtype: 'float32' };
 };
