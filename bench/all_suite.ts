@@ -61,7 +61,9 @@ const PLAN: readonly PlannedRun[] = [
 			['lastfm', 32, 2],
 			['kkbox10k', 64, 1],
 			['synthetic', 32, 1],
-			['synthetic', 32, 2]
+			['synthetic', 32, 2],
+			['synthetic', 64, 1],
+			['synthetic', 64, 2]
 		] as const
 	).map(([dataset, factors, threads]) => ({
 		name: `compare-${dataset === 'kkbox10k' ? 'kkbox' : dataset}-f${factors}-t${threads}`,

@@ -24,6 +24,8 @@ export interface AlsRecord {
 	solver: AlsSolver;
 	/** Threads of the fused kernel (the process's own plus helpers); 1 for ops. */
 	threads: number;
+	/** The kernel solved short rows exactly (--exact on): gflops is then CG-equivalent work. */
+	exact_short_rows: boolean;
 	factors: number;
 	iterations: number;
 	cg_steps: number;
@@ -61,6 +63,8 @@ interface AlsRunConfig {
 	peakGflops: number;
 	solver: AlsSolver | 'auto';
 	threads: number;
+	/** The kernel solves short rows exactly: gflops then counts CG work it did not do. */
+	exactShortRows: boolean;
 }
 
 /** Split, fit on train, evaluate on test beside the popularity baseline. */
@@ -73,6 +77,7 @@ async function runAls(config: AlsRunConfig): Promise<AlsRecord> {
 	const model = await fit(split.train, params, {
 		computeLoss: false,
 		solver: config.solver,
+		exactShortRows: config.exactShortRows,
 		onSolver: (s) => (solver = s),
 		onSweep: (s) => sweeps.push(s.seconds)
 	});
@@ -99,6 +104,7 @@ async function runAls(config: AlsRunConfig): Promise<AlsRecord> {
 			backend: tf.getBackend(),
 			solver,
 			threads: solver === 'kernel' ? config.threads : 1,
+			exact_short_rows: solver === 'kernel' && config.exactShortRows,
 			factors: params.factors,
 			iterations: params.iterations,
 			cg_steps: params.cgSteps,
@@ -151,6 +157,8 @@ export async function alsSuite(options: Options): Promise<AlsRecord[]> {
 	const weighting = options.optionalString('weighting');
 	const solver = options.choice('solver', ['auto', 'kernel', 'ops'] as const, 'auto');
 	const threads = options.number('threads', 1);
+	// The FLOP model counts CG steps on every row, so by default the kernel runs them all
+	const exactShortRows = options.choice('exact', ['on', 'off'] as const, 'off') === 'on';
 	const synthetic = {
 		users: options.number('users', 50_000),
 		items: options.number('items', 100_000),
@@ -189,7 +197,8 @@ export async function alsSuite(options: Options): Promise<AlsRecord[]> {
 					splitSeed: firstSeed + s,
 					peakGflops,
 					solver,
-					threads
+					threads,
+					exactShortRows
 				})
 			);
 		}

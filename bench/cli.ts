@@ -24,6 +24,7 @@ import { tuneSuite } from './tune_suite';
  *   als   --dataset kkbox10k|lastfm|synthetic [--factors F] [--iterations I] [--backend wasm|cpu]
  *         [--convention hkv|implicit] [--alpha A] [--regularization R] [--cg-steps S]
  *         [--weighting W] [--seeds N] [--seed S] [--users U --items I --nnz Z] [--out FILE]
+ *         [--exact on|off]   (off by default: the FLOP model counts CG steps on every row)
  *   compare --dataset kkbox10k|lastfm|synthetic|FILE [--factors F] [--threads T] [--repeats R]
  *         [--iterations I] [--alpha A] [--regularization R] [--weighting W] [--seed S]
  *         [--reference DIR] [--keep-split DIR]   implicit 0.7.2 and musicrec alternating on one split written as
