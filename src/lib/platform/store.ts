@@ -262,6 +262,16 @@ class IdbStore implements Store {
  * (keyPath id), `model_meta` (keyPath id), `model_data` (keyPath id) and `settings` (one
  * record under the key 'settings').
  */
+/** Open the app's store, run `use` on it, and close it again (for one-off reads and writes). */
+export async function withStore<T>(use: (store: Store) => Promise<T>): Promise<T> {
+	const store = await openStore();
+	try {
+		return await use(store);
+	} finally {
+		store.close();
+	}
+}
+
 export async function openStore(name = 'musicrec'): Promise<Store> {
 	try {
 		const db = await openDB<MusicrecDb>(name, DB_VERSION, {

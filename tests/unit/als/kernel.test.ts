@@ -31,16 +31,6 @@ function confOf(m: Csr): Float32Array {
 	return Float32Array.from(m.data, (w) => 1 + ALPHA * w);
 }
 
-/** F'F + lambda I in float32, as the fit passes it. */
-function gramOf(fixed: Float32Array, n: number, f: number): Float32Array {
-	const g = new Float32Array(f * f);
-	for (let i = 0; i < n; i++)
-		for (let s = 0; s < f; s++)
-			for (let t = 0; t < f; t++) g[s * f + t] += fixed[i * f + s] * fixed[i * f + t];
-	for (let d = 0; d < f; d++) g[d * f + d] += LAMBDA;
-	return g;
-}
-
 /**
  * implicit's least_squares_cg for one row, written independently in float64 with explicit
  * loops: the reference the kernel must follow step by step.
@@ -182,7 +172,7 @@ function problem(f: number, seed: number) {
 	const m = randomCsr(16, 48, 0.3, seed, [3, 11], [5]);
 	const fixed = randomArray(48 * f, seed + 1, -0.5, 0.5);
 	const x0 = randomArray(16 * f, seed + 2, -0.5, 0.5);
-	return { m, fixed, x0, gram: gramOf(fixed, 48, f) };
+	return { m, fixed, x0, gram: gram64(fixed, 48, f) };
 }
 
 describe('fused CG kernel (WebAssembly SIMD)', () => {
