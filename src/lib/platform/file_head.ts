@@ -4,6 +4,7 @@
  */
 import { withoutColumnsDirective, type ColumnMapping } from '$lib/core/data/column_mapping';
 import { decompressed } from '$lib/core/data/ingest/decompress';
+import { decodeByBom } from '$lib/core/data/text_encoding';
 import { zipEntryChunks } from '$lib/core/data/zip';
 import { blobByteChunks } from './file_chunks';
 
@@ -34,13 +35,7 @@ export async function headText(
 		at += n;
 		if (at >= head.length) break;
 	}
-	const label =
-		head[0] === 0xff && head[1] === 0xfe
-			? 'utf-16le'
-			: head[0] === 0xfe && head[1] === 0xff
-				? 'utf-16be'
-				: 'utf-8';
-	const text = new TextDecoder(label).decode(head).replace(/^\uFEFF/, '');
+	const text = decodeByBom(head);
 	// The last line may be cut: keep whole lines unless there is only one.
 	const end = Math.max(text.lastIndexOf('\n'), text.lastIndexOf('\r'));
 	const columns = stripped.mapping();

@@ -15,6 +15,7 @@ import type {
 } from './ingest/types';
 import { schemaFromMapping, withoutColumnsDirective } from './column_mapping';
 import { detectSchema, sniffDelimiter } from './schema';
+import { bomEncoding } from './text_encoding';
 import { encodeWtf8 } from './wtf8';
 
 export type {
@@ -42,14 +43,6 @@ function textDecoder(label: 'utf-8' | 'utf-16le' | 'utf-16be'): Utf8Decoder {
 	const Decoder = (globalThis as unknown as { TextDecoder: new (label: string) => Utf8Decoder })
 		.TextDecoder;
 	return new Decoder(label);
-}
-
-/** UTF-16 with a byte order mark (what spreadsheets save as "Unicode text"), else undefined. */
-function utf16Encoding(bytes: Uint8Array): 'utf-16le' | 'utf-16be' | undefined {
-	if (bytes.length < 2) return undefined;
-	if (bytes[0] === 0xff && bytes[1] === 0xfe) return 'utf-16le';
-	if (bytes[0] === 0xfe && bytes[1] === 0xff) return 'utf-16be';
-	return undefined;
 }
 
 /** The bytes of `text` when it is all ASCII (one byte per character), else undefined. */
@@ -218,7 +211,8 @@ export async function ingest(
 			bytes = asciiBytes(piece);
 		} else {
 			if (!decoder) {
-				utf16 = utf16Encoding(piece);
+				const encoding = bomEncoding(piece);
+				utf16 = encoding === 'utf-8' ? undefined : encoding;
 				decoder = utf16 ? textDecoder(utf16) : (options.decoder ?? textDecoder('utf-8'));
 			}
 			text = decoder.decode(piece, { stream: true });

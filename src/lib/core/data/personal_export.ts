@@ -13,6 +13,7 @@ import { MusicrecError } from '../errors';
 import { CsvTokenizer } from './csv_tokenizer';
 import type { NamedPlays } from './name_match';
 import { sniffDelimiter } from './schema';
+import { decodeByBom } from './text_encoding';
 import { isZip } from './zip';
 
 /** One play, with nothing else about the person or the device. */
@@ -75,22 +76,6 @@ function listensEntry(path: string): boolean {
 	);
 }
 
-/** The text of UTF-8 (or UTF-16 with a BOM) bytes, without a BOM. */
-function decodeText(bytes: Uint8Array): string {
-	const Decoder = (
-		globalThis as unknown as {
-			TextDecoder: new (label: string) => { decode(b: Uint8Array): string };
-		}
-	).TextDecoder;
-	const label =
-		bytes[0] === 0xff && bytes[1] === 0xfe
-			? 'utf-16le'
-			: bytes[0] === 0xfe && bytes[1] === 0xff
-				? 'utf-16be'
-				: 'utf-8';
-	return new Decoder(label).decode(bytes).replace(/^\uFEFF/, '');
-}
-
 /**
  * Read one or more export files (a zip is opened and its listening files read). Throws
  * `file/bad-format` with what was found when no file is a listening history this reader knows.
@@ -129,9 +114,9 @@ export function readPersonalExport(
 					{ file: f.name }
 				);
 			}
-			for (const n of names) texts.push({ name: `${f.name}/${n}`, text: decodeText(unzipped[n]) });
+			for (const n of names) texts.push({ name: `${f.name}/${n}`, text: decodeByBom(unzipped[n]) });
 		} else {
-			texts.push({ name: f.name, text: decodeText(f.bytes) });
+			texts.push({ name: f.name, text: decodeByBom(f.bytes) });
 		}
 	}
 	const formats: PersonalFormat[] = [];
