@@ -327,52 +327,20 @@ export class AlsCgKernel {
 		const fp = (f + 3) & ~3;
 		const chunks =
 			this.threadCount === 1 ? 1 : Math.min(rows, CHUNKS_PER_THREAD * this.threadCount);
-		const exactWanted = problem.exactShortRows !== false;
-		const keys = problem.keys;
-		const planFor = `${fp} ${steps} ${exactWanted} ${chunks}`;
-		const known = keys?.rows && this.knownRows.get(keys.rows[0]);
-		let plan: RowPlan;
-		if (
-			known &&
-			known.indices === keys.rows![1] &&
-			known.conf === keys.rows![2] &&
-			known.fixedRows === fixedRows &&
-			known.planFor === planFor
-		) {
-			plan = known.plan;
-		} else {
-			checkRows(problem, fixedRows);
-			plan = planRows(indptr, fixedRows, fp, steps, exactWanted, chunks);
-			if (keys?.rows) {
-				const [indptrKey, indices, conf] = keys.rows;
-				this.knownRows.set(indptrKey, { indices, conf, fixedRows, planFor, plan });
-			}
-		}
+		const plan = this.rowPlan(problem, fixedRows, fp, chunks);
 		let exactMax = plan.exactMax;
-		// the slots each matrix lives in, and whether it must be copied in
-		let fs = -1;
-		let xs = -1;
-		if (keys) {
-			this.reserveSlots(Math.max(rows, fixedRows) * fp * 4);
-			const holds = (i: number, key: object, n: number) =>
-				this.slots[i].key === key && this.slots[i].rows === n && this.slots[i].fp === fp;
-			fs = holds(0, keys.fixed, fixedRows) ? 0 : holds(1, keys.fixed, fixedRows) ? 1 : -1;
-			xs = fs !== 0 && holds(0, keys.x0, rows) ? 0 : fs !== 1 && holds(1, keys.x0, rows) ? 1 : -1;
-		}
-		const writeFixed = fs < 0;
-		const writeX = xs < 0;
-		if (keys) {
-			if (fs < 0) fs = xs === 0 ? 1 : 0;
-			if (xs < 0) xs = 1 - fs;
-		}
+		const keys = problem.keys;
+		const place = this.placeFactors(keys, rows, fixedRows, fp);
+		const fs = place.fixed;
+		const xs = place.x;
 		this.resultSlot = -1;
 		const lay = this.layout(rows, problem.indices.length, fixedRows, fp, plan.longest, exactMax, {
 			fixed: fs,
 			x: xs
 		});
 		this.writeRows(problem, lay);
-		if (writeFixed) this.writeMatrix(problem.fixed, f, fp, lay.fixed);
-		if (writeX) this.writeMatrix(problem.x0, f, fp, lay.x);
+		if (!place.fixedHeld) this.writeMatrix(problem.fixed, f, fp, lay.fixed);
+		if (!place.xHeld) this.writeMatrix(problem.x0, f, fp, lay.x);
 		if (keys) {
 			this.slots[fs] = { key: keys.fixed, rows: fixedRows, fp };
 			// x0 is overwritten by the result: the slot is named by keepResultAs
@@ -400,6 +368,57 @@ export class AlsCgKernel {
 			sumSquares: squares.reduce((a, b) => a + b, 0)
 		};
 		return this.readMatrix(lay.x, rows, f, fp, out);
+	}
+
+	/**
+	 * The row plan of `problem`: checked and planned once per row set when its keys name it
+	 * (the same indptr, indices and conf tensors), else every call.
+	 */
+	private rowPlan(problem: CgProblem, fixedRows: number, fp: number, chunks: number): RowPlan {
+		const exactWanted = problem.exactShortRows !== false;
+		const rowsKeys = problem.keys?.rows;
+		const planFor = `${fp} ${problem.steps} ${exactWanted} ${chunks}`;
+		const known = rowsKeys && this.knownRows.get(rowsKeys[0]);
+		if (
+			known &&
+			known.indices === rowsKeys[1] &&
+			known.conf === rowsKeys[2] &&
+			known.fixedRows === fixedRows &&
+			known.planFor === planFor
+		) {
+			return known.plan;
+		}
+		checkRows(problem, fixedRows);
+		const plan = planRows(problem.indptr, fixedRows, fp, problem.steps, exactWanted, chunks);
+		if (rowsKeys) {
+			const [indptrKey, indices, conf] = rowsKeys;
+			this.knownRows.set(indptrKey, { indices, conf, fixedRows, planFor, plan });
+		}
+		return plan;
+	}
+
+	/**
+	 * The slots the fixed side and the warm start live in (-1 without keys: copied after the
+	 * slots), and whether a slot already holds them under their keys.
+	 */
+	private placeFactors(
+		keys: CgProblem['keys'],
+		rows: number,
+		fixedRows: number,
+		fp: number
+	): { fixed: number; x: number; fixedHeld: boolean; xHeld: boolean } {
+		if (!keys) return { fixed: -1, x: -1, fixedHeld: false, xHeld: false };
+		this.reserveSlots(Math.max(rows, fixedRows) * fp * 4);
+		const holds = (i: number, key: object, n: number) =>
+			this.slots[i].key === key && this.slots[i].rows === n && this.slots[i].fp === fp;
+		let fixed = holds(0, keys.fixed, fixedRows) ? 0 : holds(1, keys.fixed, fixedRows) ? 1 : -1;
+		let x =
+			fixed !== 0 && holds(0, keys.x0, rows) ? 0 : fixed !== 1 && holds(1, keys.x0, rows) ? 1 : -1;
+		const fixedHeld = fixed >= 0;
+		const xHeld = x >= 0;
+		if (fixed < 0) fixed = x === 0 ? 1 : 0;
+		if (x < 0) x = 1 - fixed;
+		return { fixed, x, fixedHeld, xHeld };
 	}
 
 	/** Name the last solveRows result (e.g. its output tensor's dataId) for the next calls. */
